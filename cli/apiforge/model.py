@@ -7,11 +7,12 @@ per schema, and sample values for the generated tests.
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass
 from decimal import Decimal
 
 from .naming import humanize, pascal, python_name
-from .samples import pattern_samples, sample_expression
+from .samples import sample_expression
 from .spec import UNINDEXABLE_TYPES, FieldSpec, ResourceSpec, Spec
 
 ON_DELETE_SQL = {"cascade": "CASCADE", "restrict": "RESTRICT", "set_null": "SET NULL"}
@@ -57,7 +58,6 @@ class FieldModel:
     ref_target: str | None  # the referenced resource's name
     sample: str  # expression of `n` for a create payload
     sample_update: str  # expression of `n` for an update payload
-    pattern_samples: tuple[str, ...]
     invalid: str | None  # a JSON value (as Python) the API must reject with 422
 
     @property
@@ -71,10 +71,6 @@ class FieldModel:
     @property
     def readable(self) -> bool:
         return not self.write_only
-
-    @property
-    def samples_name(self) -> str:
-        return f"{self.name.upper()}_SAMPLES"
 
 
 @dataclass(frozen=True)
@@ -137,6 +133,11 @@ class ResourceModel:
         return ("id", *extra, *(f.key for f in self.sort_fields))
 
     @property
+    def testable_filters(self) -> tuple[FieldModel, ...]:
+        """Filters on fields that test payloads always set (optional refs are left out)."""
+        return tuple(f for f in self.filters if not (f.ref_target and not f.required))
+
+    @property
     def shown_fields(self) -> tuple[FieldModel, ...]:
         """Fields a client both sends and gets back: what tests compare."""
         return tuple(f for f in self.fields if f.writable and f.readable)
@@ -154,10 +155,6 @@ class ResourceModel:
         """A field that PATCH tests change (not a ref: that needs another parent)."""
         return next((f for f in self.shown_fields if not f.ref_target), None)
 
-    @property
-    def pattern_fields(self) -> tuple[FieldModel, ...]:
-        return tuple(f for f in self.fields if f.pattern_samples)
-
 
 @dataclass(frozen=True)
 class ServiceModel:
@@ -170,6 +167,11 @@ class ServiceModel:
     database: str
     resources: tuple[ResourceModel, ...]  # in dependency order: parents first
     children: dict[str, tuple[ChildLink, ...]]  # parent name → links to it
+
+    @property
+    def uses_encode(self) -> bool:
+        """Whether generated test factories need `encode` (for pattern fields)."""
+        return any("encode(" in f.sample for r in self.resources for f in r.fields)
 
     def resource(self, name: str) -> ResourceModel:
         return next(r for r in self.resources if r.name == name)
@@ -221,7 +223,7 @@ def _derive_resource(spec: Spec, name: str, resource: ResourceSpec) -> ResourceM
     )
     return ResourceModel(
         name=name,
-        module=python_name(name),
+        module=f"{name}_" if keyword.iskeyword(name) else name,
         class_name=pascal(name),
         plural=plural,
         table=plural,
@@ -245,12 +247,6 @@ def _derive_field(spec: Spec, name: str, field: FieldSpec) -> FieldModel:
     nullable = not field.required and not (field.has_default and field.default is not None)
     model_type, column_type, migration_type = _column_types(field, target)
     value_type = _value_type(spec, name, field, target)
-    samples = (
-        tuple(pattern_samples(field.pattern, min_length=field.min_length,
-                              max_length=field.max_length))
-        if field.pattern is not None
-        else ()
-    )
     sample = "" if field.type == "ref" else sample_expression(name, field)
     sample_update = "" if field.type == "ref" else sample_expression(name, field, variant="new")
     return FieldModel(
@@ -280,7 +276,6 @@ def _derive_field(spec: Spec, name: str, field: FieldSpec) -> FieldModel:
         ref_target=field.to,
         sample=sample,
         sample_update=sample_update,
-        pattern_samples=samples,
         invalid=INVALID_VALUES.get(field.type),
     )
 

@@ -65,7 +65,7 @@ def _normalise_python(output: Path) -> None:
     """Sort and prune imports, then format, with the generated project's own ruff config."""
     ruff = [sys.executable, "-m", "ruff"]
     steps = (
-        [*ruff, "check", "--fix-only", "--select", "I,F401", "--quiet", "."],
+        [*ruff, "check", "--fix-only", "--select", "I,F401,RUF022", "--quiet", "."],
         [*ruff, "format", "--quiet", "."],
     )
     for step in steps:

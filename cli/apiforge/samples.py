@@ -15,8 +15,6 @@ from typing import Any
 from .errors import UserError
 from .spec import FieldSpec
 
-PATTERN_SAMPLE_COUNT = 64
-
 try:  # Python 3.11 keeps the parser in re._parser; sre_parse is its deprecated alias.
     from re import _constants as sre_constants  # type: ignore[attr-defined]
     from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -35,27 +33,55 @@ _CATEGORY_CHARS = {
 _ANY_CHARS = "abcdefghijklmnopqrstuvwxyz"
 
 
-def pattern_samples(pattern: str, *, min_length: int | None, max_length: int | None) -> list[str]:
-    """Distinct strings matching `pattern` (and the length limits), deterministically."""
+def pattern_expression(pattern: str, *, min_length: int | None, max_length: int | None) -> str:
+    """An expression of `n` giving distinct strings that match `pattern`.
+
+    A random match is taken as a skeleton and one run of digits or letters in it
+    is replaced by `n` written in that alphabet; the result is verified against
+    the pattern for many values of `n` before it is used.
+    """
     compiled = re.compile(pattern)
-    rng = random.Random(pattern)  # seeded by the pattern: same spec, same samples
-    found: dict[str, None] = {}
-    for _ in range(PATTERN_SAMPLE_COUNT * 20):
-        candidate = _generate(sre_parse.parse(pattern), rng)
-        if (
-            compiled.search(candidate)
-            and (min_length is None or len(candidate) >= min_length)
-            and (max_length is None or len(candidate) <= max_length)
-        ):
-            found[candidate] = None
-        if len(found) >= PATTERN_SAMPLE_COUNT:
-            break
-    if not found:
-        raise UserError(
-            f"cannot derive test values matching pattern {pattern!r}; "
-            "simplify the pattern (anchors, classes, groups and repeats are supported)"
-        )
-    return list(found)
+    rng = random.Random(pattern)  # seeded by the pattern: same spec, same tests
+    for _ in range(400):
+        skeleton = _generate(sre_parse.parse(pattern), rng)
+        if not _fits(compiled, skeleton, min_length, max_length):
+            continue
+        for start, width, alphabet in _runs(skeleton):
+            prefix, suffix = skeleton[:start], skeleton[start + width :]
+            values = [prefix + encode(n, width, alphabet) + suffix for n in range(1, 3000)]
+            if all(_fits(compiled, value, min_length, max_length) for value in values):
+                return f"{prefix!r} + encode(n, {width}, {alphabet!r}) + {suffix!r}"
+    raise UserError(
+        f"cannot derive distinct test values for pattern {pattern!r}; it needs a run of "
+        "at least 3 digits or letters that may vary (such as \\d{13} or [A-Z]{3})"
+    )
+
+
+def encode(n: int, width: int, alphabet: str) -> str:
+    """`n` written with `width` symbols of `alphabet` (generated tests hold a copy)."""
+    symbols = []
+    for _ in range(width):
+        n, digit = divmod(n, len(alphabet))
+        symbols.append(alphabet[digit])
+    return "".join(reversed(symbols))
+
+
+ALPHABETS = ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _runs(text: str) -> list[tuple[int, int, str]]:
+    """(start, width, alphabet) of each run of 3+ characters from one alphabet, longest first."""
+    runs = []
+    for alphabet in ALPHABETS:
+        for match in re.finditer(f"[{re.escape(alphabet)}]{{3,}}", text):
+            runs.append((match.start(), len(match.group()), alphabet))
+    return sorted(runs, key=lambda run: -run[1])
+
+
+def _fits(compiled: re.Pattern[str], value: str, low: int | None, high: int | None) -> bool:
+    return bool(compiled.search(value)) and (low is None or len(value) >= low) and (
+        high is None or len(value) <= high
+    )
 
 
 def _generate(parsed: Any, rng: random.Random) -> str:
@@ -138,10 +164,11 @@ def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
     `variant` makes the update samples differ from the create samples.
     """
     kind = field.type
-    offset = 7 if variant else 0
     if kind in {"str", "text"}:
         if field.pattern is not None:
-            return f"{name.upper()}_SAMPLES[(n + {offset}) % len({name.upper()}_SAMPLES)]"
+            return pattern_expression(
+                field.pattern, min_length=field.min_length, max_length=field.max_length
+            )
         return _text_expression(name, field, variant=variant)
     if kind == "email":
         return f'f"{name.replace("_", ".")}{variant}{{n}}@example.com"'
@@ -149,33 +176,36 @@ def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
         return f'f"https://example.com/{name}{variant}/{{n}}"'
     if kind in {"int", "bigint"}:
         low, high = _bounds(field, step=1)
-        return f"{low} + (n + {offset}) % {high - low + 1}"
+        return f"{low} + n % {high - low + 1}"
     if kind == "float":
         low, high = _bounds(field, step=1)
-        return f"float({low} + (n + {offset}) % {high - low + 1})"
+        return f"float({low} + n % {high - low + 1})"
     if kind == "decimal":
-        return _decimal_expression(field, offset=offset)
+        return _decimal_expression(field)
     if kind == "bool":
         return "n % 2 == 0" if not variant else "n % 2 == 1"
     if kind == "date":
-        return f'f"2024-{{1 + (n + {offset}) % 12:02d}}-{{1 + n % 28:02d}}"'
+        return "str(datetime.date(2000, 1, 1) + datetime.timedelta(days=n))"
     if kind == "datetime":
-        return f'f"2024-{{1 + (n + {offset}) % 12:02d}}-{{1 + n % 28:02d}}T10:{{n % 60:02d}}:00Z"'
+        return (
+            "(datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)"
+            ' + datetime.timedelta(minutes=n)).isoformat().replace("+00:00", "Z")'
+        )
     if kind == "uuid":
-        return f'f"00000000-0000-4000-8000-{{n + {offset}:012d}}"'
+        return f'f"00000000-0000-4000-8000-{{n:012d}}"'
     if kind == "json":
-        return f'{{"sample": n + {offset}, "tags": ["a", "b"]}}'
+        return '{"sample": n, "tags": ["a", "b"]}'
     if kind == "enum":
         values = field.values or ()
-        return f"{list(values)!r}[(n + {offset}) % {len(values)}]"
+        return f"{list(values)!r}[n % {len(values)}]"
     if kind == "list[str]":
         return f'[f"tag{variant}-{{n}}", "other"]'
     if kind == "list[int]":
-        return f"[n + {offset}, 2]"
+        return "[n, 2]"
     raise AssertionError(f"no sample for type {kind}")  # refs are built by the tests
 
 
-def _decimal_expression(field: FieldSpec, *, offset: int) -> str:
+def _decimal_expression(field: FieldSpec) -> str:
     # The same precision and scale as the column (model.py), so values round-trip exactly.
     places = field.decimal_places if field.decimal_places is not None else 6
     digits = field.max_digits or 18
@@ -187,5 +217,5 @@ def _decimal_expression(field: FieldSpec, *, offset: int) -> str:
         high -= 1  # keep `x.50` below an inclusive upper bound
     span = max(high - low + 1, 1)
     if fraction:
-        return f'f"{{{low} + (n + {offset}) % {span}}}.{fraction}"'
-    return f'str({low} + (n + {offset}) % {span})'
+        return f'f"{{{low} + n % {span}}}.{fraction}"'
+    return f'str({low} + n % {span})'

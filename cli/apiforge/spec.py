@@ -1,7 +1,8 @@
 """The spec model: a validated, immutable picture of `apiforge.yaml` (DESIGN §2).
 
-Validators raise `ValueError` with a message that says what is allowed; the loader
-turns each one into `file:line:column: message` using the error's location.
+Validators raise `ValueError` with a message that says what is allowed — or
+`NodeProblems`, several messages each located inside the node — and the loader turns
+each one into `file:line:column: message` using the error's location.
 """
 
 from __future__ import annotations
@@ -205,8 +206,8 @@ class FieldSpec(StrictModel):
                                    "becomes NULL when the parent is deleted)")
         for option in ("unique", "index"):
             if getattr(self, option) and self.type in UNINDEXABLE_TYPES:
-                yield (option,), (f"a {self.type} field cannot be {option} portably (MySQL "
-                                  "cannot index it); use type str with a max_length")
+                yield (option,), (f"`{option}: true` is not portable for a {self.type} field "
+                                  "(MySQL cannot index it); use type str with a max_length")
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)

@@ -1,0 +1,301 @@
+"""What the commands do, as keyword-only library functions that raise and never print.
+
+Each function runs the pipeline of DESIGN §1 for one command: load the spec, render
+the plan, compare or write, and returns a result the report module turns into output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from . import loader, render, state, writer
+from .errors import SpecError, UserError
+from .plan import FilePlan
+from .spec import ServiceSpec, Spec
+
+SPEC_FILE = "apiforge.yaml"
+DATABASES = ("sqlite", "postgresql", "mysql")
+
+STARTER_SPEC = """\
+# apiforge spec: the single source of truth for this service.
+# Edit it, then run `apiforge regenerate` to bring the code and migrations in line.
+# `apiforge schema` prints its JSON Schema, for completion in your editor.
+apiforge: 1
+
+service:
+  name: starter
+  version: 0.1.0
+  api_prefix: /api/v1
+  database: sqlite      # sqlite | postgresql | mysql
+
+resources:
+  # One entry per resource: singular, snake_case. Each gets a table, a migration,
+  # CRUD routes under /api/v1/<plural> and a hooks module that is yours to edit.
+  item:
+    fields:
+      # `field: type` is the short form; options go in a mapping.
+      name: {type: str, max_length: 100, search: true, sort: true}
+      description: {type: text, required: false}
+"""
+
+
+@dataclass(frozen=True)
+class NewServiceResult:
+    project_dir: Path
+    service_name: str
+    package_name: str
+    database: str
+    files: tuple[str, ...]  # every path written, relative to project_dir, sorted
+
+
+def new_service(
+    name: str, *, spec_path: Path | None, database: str | None, directory: Path
+) -> NewServiceResult:
+    """Create `directory/name/` with the spec, the generated service and its `.apiforge/` record."""
+    check_service_name(name)
+    if database is not None and database not in DATABASES:
+        raise UserError(f"unknown database {database!r}; choose one of: {', '.join(DATABASES)}")
+    project_dir = directory / name
+    if project_dir.is_dir() and any(project_dir.iterdir()):
+        # Checked before rendering too, so the user hears about it without waiting.
+        raise UserError(
+            f"{project_dir} already exists and is not empty; choose another name or --dir"
+        )
+    original = STARTER_SPEC if spec_path is None else read_spec_text(spec_path)
+    spec_text = set_service_settings(original, name=name, database=database)
+    spec = loader.load_spec_text(spec_text, filename=str(spec_path or SPEC_FILE))
+    plan = render.render_project(spec)
+    files = project_files(spec_text, plan)
+    writer.create_project(project_dir, files)
+    return NewServiceResult(
+        project_dir=project_dir,
+        service_name=spec.service.name,
+        package_name=spec.service.package_name,
+        database=spec.service.database,
+        files=tuple(sorted(files)),
+    )
+
+
+def check_service_name(name: str) -> None:
+    """NAME follows the rule of `service.name` in the spec; say why when it does not."""
+    from pydantic import ValidationError
+
+    try:
+        ServiceSpec.model_validate({"name": name})
+    except ValidationError as error:
+        detail = error.errors()[0]
+        reason = detail.get("ctx", {}).get("error")
+        message = (
+            str(reason) if reason else f"service name {name!r} is not allowed: {detail['msg']}"
+        )
+        raise UserError(message) from None
+
+
+def read_spec_text(spec_path: Path) -> str:
+    try:
+        data = spec_path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{spec_path}: no such spec file") from None
+    except IsADirectoryError:
+        raise UserError(f"{spec_path}: is a folder, not a spec file") from None
+    except OSError as error:
+        raise UserError(f"{spec_path}: cannot read the spec: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(f"{spec_path}: the spec is not UTF-8 text (byte {error.start})") from None
+
+
+def set_service_settings(text: str, *, name: str, database: str | None) -> str:
+    """Set `service.name` (and `service.database`) keeping the spec's comments and layout.
+
+    Text that is not a YAML mapping comes back unchanged: the loader then reports
+    the problem with its exact location in the user's file.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap the user's long lines
+    try:
+        document = yaml.load(text)
+        _, indent, sequence_offset = load_yaml_guess_indent(text)
+    except YAMLError:
+        return text
+    if not isinstance(document, CommentedMap):
+        return text
+    if "service" not in document:
+        position = list(document).index("apiforge") + 1 if "apiforge" in document else 0
+        document.insert(position, "service", CommentedMap())
+    service = document["service"]
+    if not isinstance(service, CommentedMap):
+        return text
+    wanted = {"name": name} if database is None else {"name": name, "database": database}
+    if all(service.get(key) == value for key, value in wanted.items()):
+        return text  # nothing to change: keep the file byte for byte
+    service.update(wanted)
+    yaml.indent(mapping=indent or 2, sequence=indent or 2, offset=sequence_offset or 0)
+    output = io.StringIO()
+    yaml.dump(document, output)
+    return output.getvalue()
+
+
+def project_files(spec_text: str, plan: FilePlan) -> dict[str, str]:
+    """Everything a project holds: the spec, every planned file and the `.apiforge/` record."""
+    files = {SPEC_FILE: spec_text}
+    files.update({path: planned.content for path, planned in plan.items()})
+    files.update(state.state_files(spec_text, plan))
+    return files
+
+
+def validate(spec_path: Path) -> Spec:
+    spec, _ = loader.load_spec(spec_path)
+    return spec
+
+
+# --- check -------------------------------------------------------------------------------
+
+DriftKind = Literal["modified", "missing", "conflict"]
+
+# Conflict markers as git and merge3 write them: at a line start, alone or with a label.
+CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7})(?: .*)?$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class FileDrift:
+    path: str
+    kind: DriftKind
+    diff: str = ""  # unified diff, disk → generated (for `modified`)
+    lines: tuple[int, ...] = ()  # line numbers of conflict markers (for `conflict`)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    project_dir: Path
+    drift: tuple[FileDrift, ...]
+    # Files whose `.apiforge/baseline` differs from what the spec renders now: a
+    # regenerate is pending (spec edited, or apiforge upgraded, since the last run).
+    stale_baseline: tuple[str, ...] = ()
+    spec_changed: bool = False  # apiforge.yaml differs in meaning from the snapshot
+    checked: int = 0  # how many generated files were compared
+
+    @property
+    def clean(self) -> bool:
+        return not (self.drift or self.stale_baseline or self.spec_changed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "project": str(self.project_dir),
+            "clean": self.clean,
+            "checked": self.checked,
+            "files": [
+                {"path": item.path, "kind": item.kind, "diff": item.diff, "lines": list(item.lines)}
+                for item in self.drift
+            ],
+            "stale_baseline": list(self.stale_baseline),
+            "spec_changed": self.spec_changed,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def check(project: Path) -> CheckResult:
+    """Compare the project with what regenerate would produce; report, never change."""
+    spec_path = project / SPEC_FILE
+    if not spec_path.is_file():
+        raise UserError(f"{project}: {state.NOT_A_PROJECT} (no {SPEC_FILE})")
+    recorded = state.load_state(project)
+    spec, _ = loader.load_spec(spec_path)
+    plan = render.render_project(spec)
+    drift = tuple(item for path in sorted(plan) for item in _drift_of(project, path, plan))
+    return CheckResult(
+        project_dir=project,
+        drift=drift,
+        stale_baseline=_stale_baseline(recorded, plan),
+        spec_changed=_spec_changed(recorded.spec_text, spec),
+        checked=len(plan),
+    )
+
+
+def _drift_of(project: Path, path: str, plan: FilePlan) -> list[FileDrift]:
+    planned = plan[path]
+    on_disk = _read_generated(project / path)
+    if on_disk is None:
+        # A create_once file is written again when missing, so its absence is drift too.
+        return [FileDrift(path, "missing")]
+    found: list[FileDrift] = []
+    if planned.ownership == "managed" and on_disk != planned.content:
+        found.append(FileDrift(path, "modified", diff=unified_diff(path, on_disk, planned.content)))
+    marker_lines = conflict_marker_lines(on_disk, generated=planned.content)
+    if marker_lines:
+        found.append(FileDrift(path, "conflict", lines=marker_lines))
+    return found
+
+
+def _read_generated(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+    # Undecodable bytes cannot match generated text; replacing them keeps the diff readable.
+    return data.decode("utf-8", errors="replace")
+
+
+def conflict_marker_lines(text: str, *, generated: str = "") -> tuple[int, ...]:
+    """Line numbers of conflict markers the generator did not write itself.
+
+    A line the generated file also has (a `=======` heading underline, say) is not a marker.
+    """
+    own_lines = set(generated.splitlines())
+    return tuple(
+        text.count("\n", 0, match.start()) + 1
+        for match in CONFLICT_MARKER.finditer(text)
+        if match.group(0) not in own_lines
+    )
+
+
+def unified_diff(path: str, on_disk: str, generated: str) -> str:
+    lines = difflib.unified_diff(
+        _diff_lines(on_disk),
+        _diff_lines(generated),
+        fromfile=f"a/{path} (on disk)",
+        tofile=f"b/{path} (generated)",
+    )
+    return "".join(lines)
+
+
+def _diff_lines(text: str) -> list[str]:
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
+
+
+def _stale_baseline(recorded: state.ProjectState, plan: FilePlan) -> tuple[str, ...]:
+    stale = {
+        path
+        for path, planned in plan.items()
+        if recorded.baseline.get(path) != planned.content
+        or recorded.files[path].ownership != planned.ownership
+    }
+    stale |= set(recorded.files) - set(plan)  # generated before, gone from the plan now
+    return tuple(sorted(stale))
+
+
+def _spec_changed(snapshot_text: str, spec: Spec) -> bool:
+    """Compare meaning, not text: a comment edit needs no regenerate, a new field does."""
+    try:
+        snapshot = loader.load_spec_text(snapshot_text, filename=state.SPEC_SNAPSHOT)
+    except SpecError:
+        return True  # the snapshot no longer loads (an older format): regenerate rewrites it
+    return snapshot.model_dump(mode="json") != spec.model_dump(mode="json")

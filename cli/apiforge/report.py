@@ -1,0 +1,224 @@
+"""Rich output: what happened per file, a summary, then what the user must do next.
+
+Every line about a file starts with a word from a fixed vocabulary, so output reads
+the same for every command and can be grepped. Nothing here decides anything: the
+functions turn results into text on the console they are given.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from rich.console import Console
+from rich.text import Text
+
+if TYPE_CHECKING:  # the CLI imports this module at start-up: keep pydantic out of it
+    from .errors import ApiforgeError
+    from .project import CheckResult, FileDrift, NewServiceResult
+    from .spec import Spec
+
+# What happened to a file during generation.
+Action = Literal["create", "update", "merge", "conflict", "skip", "remove", "identical"]
+ACTION_STYLES: dict[str, str] = {
+    "create": "green",
+    "update": "cyan",
+    "merge": "blue",
+    "conflict": "bold red",
+    "skip": "dim",
+    "remove": "magenta",
+    "identical": "dim",
+}
+# How a file differs from what generation would produce (`apiforge check`).
+DRIFT_STYLES: dict[str, str] = {"modified": "yellow", "missing": "red", "conflict": "bold red"}
+WORD_WIDTH = max(len(word) for word in [*ACTION_STYLES, *DRIFT_STYLES])
+STATE_PREFIX = ".apiforge/"
+
+
+@dataclass(frozen=True)
+class FileAction:
+    path: str
+    action: Action
+    detail: str = ""
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    # soft_wrap: long paths and `file:line:col` messages stay on one line, for editors and grep.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def file_line(word: str, style: str, path: str, detail: str = "") -> Text:
+    line = Text("  ")
+    line.append(word.rjust(WORD_WIDTH), style=style)
+    line.append(f"  {path}")
+    if detail:
+        line.append(f"  {detail}", style="dim")
+    return line
+
+
+def print_file_actions(console: Console, actions: Iterable[FileAction]) -> None:
+    """One line per file; the `.apiforge/` record is summed up in a single line."""
+    state_actions: list[FileAction] = []
+    for item in actions:
+        if item.path.startswith(STATE_PREFIX):
+            state_actions.append(item)
+        else:
+            console.print(
+                file_line(item.action, ACTION_STYLES[item.action], item.path, item.detail)
+            )
+    if state_actions:
+        word = "create" if all(a.action == "create" for a in state_actions) else "update"
+        detail = f"spec snapshot, state and baselines ({len(state_actions)} files)"
+        console.print(file_line(word, ACTION_STYLES[word], STATE_PREFIX, detail))
+
+
+def print_next_steps(console: Console, steps: Sequence[str]) -> None:
+    if not steps:
+        return
+    console.print()
+    console.print("Next steps:", style="bold")
+    for step in steps:
+        console.print(Text(f"  {step}", style="cyan"))
+
+
+def print_new_service(console: Console, result: NewServiceResult) -> None:
+    print_file_actions(console, (FileAction(path, "create") for path in result.files))
+    console.print()
+    generated = [path for path in result.files if not path.startswith(STATE_PREFIX)]
+    summary = Text("Created service ")
+    summary.append(result.service_name, style="bold")
+    summary.append(f" in {result.project_dir}/ ({len(generated)} files, {result.database}).")
+    console.print(summary)
+    print_next_steps(console, new_service_steps(result))
+
+
+def new_service_steps(result: NewServiceResult) -> list[str]:
+    return [
+        f"cd {shlex.quote(str(result.project_dir))}",
+        "pip install -e '.[dev]'",
+        "alembic upgrade head",
+        f"uvicorn {result.package_name}.main:app --reload",
+        "pytest",
+    ]
+
+
+def print_valid(console: Console, spec_path: Path, spec: Spec) -> None:
+    resources = ", ".join(spec.resources)
+    line = Text("OK", style="bold green")
+    line.append(
+        f"  {spec_path}: service {spec.service.name}, "
+        f"{len(spec.resources)} resource{'s' if len(spec.resources) != 1 else ''} "
+        f"({resources})"
+    )
+    console.print(line)
+
+
+def print_check(console: Console, result: CheckResult) -> None:
+    for item in result.drift:
+        console.print(file_line(item.kind, DRIFT_STYLES[item.kind], item.path, _drift_detail(item)))
+        if item.diff:
+            print_diff(console, item.diff)
+    if result.stale_baseline or result.spec_changed:
+        console.print(file_line("stale", "yellow", STATE_PREFIX, _stale_detail(result)))
+    console.print()
+    if result.clean:
+        line = Text("✓ ", style="bold green")
+        line.append(
+            f"{_shown(result.project_dir)}: {result.checked} generated files match the spec; "
+            "no conflict markers."
+        )
+        console.print(line)
+        return
+    console.print(
+        Text(f"✗ {_shown(result.project_dir)}: {_drift_summary(result)}", style="bold red")
+    )
+    print_next_steps(console, check_steps(result))
+
+
+def _shown(project_dir: Path) -> str:
+    """`--project` defaults to `.`; name the folder instead, so CI logs say which project."""
+    return str(project_dir) if project_dir != Path(".") else Path.cwd().name
+
+
+def print_diff(console: Console, diff: str) -> None:
+    styles = {"+": "green", "-": "red", "@": "cyan"}
+    for line in diff.splitlines():
+        style = "bold" if line.startswith(("+++", "---")) else styles.get(line[:1], "")
+        console.print(Text(f"    {line}", style=style))
+
+
+def _drift_detail(item: FileDrift) -> str:
+    if item.kind == "conflict":
+        lines = ", ".join(str(number) for number in item.lines)
+        return f"conflict markers on line{'s' if len(item.lines) > 1 else ''} {lines}"
+    if item.kind == "missing":
+        return "generated file not on disk"
+    return "differs from the generated file"
+
+
+def _stale_detail(result: CheckResult) -> str:
+    parts = []
+    if result.spec_changed:
+        parts.append("apiforge.yaml changed since the last generation")
+    if result.stale_baseline:
+        count = len(result.stale_baseline)
+        files = f"{count} baseline file{'s differ' if count != 1 else ' differs'}"
+        parts.append(f"{files} from what the spec renders now")
+    return "; ".join(parts)
+
+
+def _drift_summary(result: CheckResult) -> str:
+    kinds = [item.kind for item in result.drift]
+    parts = [f"{kinds.count(kind)} {kind}" for kind in DRIFT_STYLES if kind in kinds]
+    if result.stale_baseline or result.spec_changed:
+        parts.append("regenerate pending")
+    return "not in step with the spec: " + ", ".join(parts) + "."
+
+
+def check_steps(result: CheckResult) -> list[str]:
+    kinds = {item.kind for item in result.drift}
+    pending = bool(result.stale_baseline or result.spec_changed)
+    steps = []
+    if "conflict" in kinds:
+        conflicted = " ".join(item.path for item in result.drift if item.kind == "conflict")
+        steps.append(f"resolve the conflict markers in: {conflicted}")
+    if pending or "missing" in kinds:
+        steps.append("apiforge regenerate")
+    if "modified" in kinds:
+        # With a regenerate pending, the differences may be its; only what remains is by hand.
+        hint = "files that still differ after regenerating" if pending else "modified files"
+        steps.append(
+            f"{hint} were edited by hand: undo the edits or move them into hooks/ "
+            "(the diff shows what apiforge generates)"
+        )
+    steps.append("apiforge check")
+    return steps
+
+
+def print_error(console: Console, error: ApiforgeError) -> None:
+    """A user-facing error: for a spec, every problem on its own `file:line:col` line."""
+    from .errors import SpecError
+
+    if isinstance(error, SpecError) and error.problems:
+        for problem in error.problems:
+            console.print(Text(str(problem), style="red"))
+        count = len(error.problems)
+        plural = "s" if count != 1 else ""
+        console.print(Text(f"error: {count} problem{plural} in the spec", style="bold red"))
+        return
+    console.print(Text(f"error: {error}", style="bold red"))
+
+
+def print_internal_error(console: Console, error: BaseException, *, version: str) -> None:
+    message = str(error) or type(error).__name__
+    console.print(Text(f"internal error: {type(error).__name__}: {message}", style="bold red"))
+    console.print(
+        Text(
+            f"This is a bug in apiforge {version}. Please report it with the output "
+            "of the same command run with APIFORGE_DEBUG=1.",
+            style="dim",
+        )
+    )

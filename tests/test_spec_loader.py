@@ -1,0 +1,435 @@
+"""Spec loading: YAML → validated `Spec`, and every rejection located at `file:line:column`.
+
+Locations are asserted exactly: each case names the line and the text the problem must
+point at (a key for unknown options and names, the value for bad values).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from apiforge.errors import SpecError, SpecProblem, UserError
+from apiforge.loader import load_spec, load_spec_text, spec_json_schema
+from apiforge.spec import FIELD_TYPES, STANDARD_ACTIONS, FieldSpec, Spec
+
+# DESIGN §2's bookstore, plus resources that exercise plurals and keyword names. The
+# design writes `{type: list[str], ...}` unquoted, which YAML rejects inside braces.
+BOOKSTORE = r"""
+apiforge: 1                      # spec format version (required)
+service:
+  name: bookstore
+  title: Bookstore API
+  version: 0.1.0
+resources:
+  author:
+    plural: authors
+    fields:
+      name: {type: str, max_length: 100, search: true, sort: true}
+      email: {type: email, unique: true}
+      bio: {type: text, required: false}
+  book:
+    fields:
+      title: {type: str, min_length: 1, max_length: 200, search: true, sort: true}
+      isbn: {type: str, pattern: '^\d{13}$', unique: true}
+      price: {type: decimal, max_digits: 10, decimal_places: 2, ge: 0, filter: range, sort: true}
+      genre: {type: enum, values: [fiction, science, programming], filter: true}
+      published_year: {type: int, ge: 1450, le: 2100, filter: range, sort: true}
+      tags: {type: 'list[str]', required: false}
+      in_stock: {type: bool, default: true, filter: true}
+      author: {type: ref, to: author, on_delete: cascade, filter: true}
+      summary: {type: text, required: false, renamed_from: blurb}   # rename keeps data
+      released: {type: date, default: 2024-01-31}
+    actions: [list, create, retrieve, update, partial_update, destroy, bulk_create, bulk_delete]
+    pagination: page
+  person:
+    fields:
+      name: str
+  category:
+    fields: {name: str}
+"""
+
+# A minimal spec whose `book` fields start on line 6; `extra` adds more resources.
+HEADER = "apiforge: 1\nservice: {name: shop}\nresources:\n  book:\n    fields:\n"
+FIELDS_LINE = 6
+
+
+def book(*fields: str, extra: str = "") -> str:
+    return HEADER + "".join(f"      {field}\n" for field in fields) + extra
+
+
+def problems_of(text: str) -> list[SpecProblem]:
+    with pytest.raises(SpecError) as caught:
+        load_spec_text(text, filename="spec.yaml")
+    return caught.value.problems
+
+
+def expect(text: str, *, line: int, at: str, says: str, nth: int = 1) -> None:
+    """The spec is rejected with a problem at the `nth` `at` of `line` whose message has `says`."""
+    source = text.splitlines()[line - 1]
+    column = -1
+    for _ in range(nth):
+        column = source.index(at, column + 1)
+    problems = problems_of(text)
+    found = [p.message for p in problems if (p.line, p.column) == (line, column + 1)]
+    assert any(says in message for message in found), (
+        f"wanted {line}:{column + 1} {says!r}, got:\n" + "\n".join(map(str, problems))
+    )
+
+
+# ------------------------------------------------------------------------- accepted
+
+
+def test_bookstore_loads_with_derived_values() -> None:
+    spec = load_spec_text(BOOKSTORE, filename="apiforge.yaml")
+
+    assert spec.apiforge == 1
+    assert spec.service.package_name == "bookstore"
+    assert spec.service.display_title == "Bookstore API"
+    assert (spec.service.api_prefix, spec.service.database) == ("/api/v1", "sqlite")
+    assert [spec.plural_of(name) for name in spec.resources] == [
+        "authors", "books", "people", "categories",
+    ]
+    book = spec.resources["book"]
+    assert book.actions[-2:] == ("bulk_create", "bulk_delete")
+    assert (book.id, book.timestamps, book.pagination) == ("int", True, "page")
+    assert spec.resources["author"].actions == STANDARD_ACTIONS
+    fields = book.fields
+    assert fields["isbn"].pattern == r"^\d{13}$"
+    assert fields["genre"].values == ("fiction", "science", "programming")
+    assert (fields["price"].filter, fields["price"].ge) == ("range", 0)
+    assert fields["tags"].type == "list[str]"
+    assert fields["in_stock"].has_default and fields["in_stock"].default is True
+    assert not fields["title"].has_default
+    assert fields["summary"].renamed_from == "blurb"
+    # An unquoted YAML date reaches the model as the ISO string it validates.
+    assert fields["released"].default == "2024-01-31"
+
+
+def test_short_form_is_a_field_with_default_options() -> None:
+    spec = load_spec_text(BOOKSTORE, filename="apiforge.yaml")
+    name = spec.resources["person"].fields["name"]
+    assert name == FieldSpec(type="str")
+    assert (name.required, name.unique, name.filter, name.default) == (True, False, False, None)
+
+
+def test_default_service_values() -> None:
+    spec = load_spec_text(book("title: str"), filename="spec.yaml")
+    assert spec.service.package_name == "shop"
+    assert spec.service.display_title == "Shop API"
+    assert spec.service.version == "0.1.0"
+
+
+def test_keywords_and_sql_reserved_words_are_accepted_as_names() -> None:
+    text = book(
+        "class: str", "from: date", "order: int", "user: str", "group: str",
+        extra="  order:\n    fields: {total: float}\n"
+              "  user:\n    fields: {name: str}\n"
+              "  group:\n    fields: {name: str}\n",
+    )
+    spec = load_spec_text(text, filename="spec.yaml")
+    assert list(spec.resources["book"].fields) == ["class", "from", "order", "user", "group"]
+    assert [spec.plural_of(name) for name in ("order", "user", "group")] == [
+        "orders", "users", "groups",
+    ]
+
+
+def test_self_reference_is_not_a_cycle() -> None:
+    text = book("title: str", "parent: {type: ref, to: book, required: false, on_delete: set_null}")
+    spec = load_spec_text(text, filename="spec.yaml")
+    assert spec.resources["book"].fields["parent"].to == "book"
+
+
+def test_load_spec_reads_the_file_and_returns_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "apiforge.yaml"
+    path.write_text(BOOKSTORE, encoding="utf-8")
+    spec, text = load_spec(path)
+    assert isinstance(spec, Spec) and text == BOOKSTORE
+
+
+# ------------------------------------------------------------------------- rejected
+
+FIELD_CASES = [
+    # (field line, point at, message says)
+    ("title: {type: strng}", "strng", "unknown type `strng` (did you mean `str`?)"),
+    ("title: {type: strng}", "strng", "allowed: str, text, int"),
+    ("title: strng", "strng", "did you mean `str`?"),
+    ("title: {type: str, uniqe: true}", "uniqe", "unknown field option `uniqe` (did you mean "
+                                                 "`unique`?); allowed: type, required"),
+    ("count: {type: int, pattern: '^a$'}", "pattern", "option `pattern` does not apply to "
+                                                      "type int; it is for: str, text"),
+    ("genre: enum", "genre", "an enum field needs `values`"),
+    ("genre: {type: enum, values: []}", "values", "an enum field needs `values`"),
+    ("writer: ref", "writer", "a ref field needs `to`"),
+    ("writer: {type: ref, to: book, on_delete: set_null}", "set_null",
+     "on_delete: set_null needs `required: false`"),
+    (r"isbn: {type: str, pattern: '^(\d'}", "'^(", "pattern is not a valid regular expression"),
+    ("name: {type: str, min_length: 5, max_length: 2}", "5", "min_length is greater than "
+                                                            "max_length"),
+    ("year: {type: int, ge: 2100, le: 1450}", "2100", "the lower bound (ge/gt) is greater"),
+    ("count: {type: int, default: many}", "many", "default 'many' is not a valid int"),
+    ("flag: {type: bool, default: 'yes'}", "'yes'", "default 'yes' is not a valid bool"),
+    ("secret: {type: str, read_only: true, write_only: true}", "true}",
+     "cannot be both read_only and write_only"),
+    ("1abc: str", "1abc", "field name '1abc' is not allowed: it starts with a digit"),
+    ("a/b: str", "a/b", "it contains a path separator"),
+    ("Title: str", "Title", "it is not snake_case"),
+    ("a__b: str", "a__b", "double or trailing underscores are reserved"),
+    ("id: str", "id", "field name 'id' clashes with the generated column 'id'"),
+    ("created_at: datetime", "created_at", "clashes with the generated column 'created_at'"),
+    ("page: {type: int, filter: true}", "true", "`page` is already a list query parameter"),
+    ("model_name: str", "model_name", "the `model_` prefix is reserved by Pydantic"),
+    ("done: {type: bool, required: yes}", "yes", "`required` must be true or false, not `yes`"),
+    ("name: {type: str, max_length: ten}", "ten", "`max_length` must be an integer, not `ten`"),
+    ("price: {type: float, ge: cheap}", "cheap", "`ge` must be a number, not `cheap`"),
+    ("price: {type: float, filter: rnge}", "rnge", "unknown `filter` value `rnge` (did you "
+                                                   "mean `range`?); allowed: true, false or range"),
+    ("price: {type: decimal, max_digits: 50}", "50", "`max_digits` must be at most 38"),
+    ("title: 5", "5", "field `title` must be a field type such as `str`, or a mapping"),
+    ("title:", "title", "field `title` must be a field type such as `str`, or a mapping of "
+                        "field options, not empty"),
+    ("title: {required: true}", "title", "missing `type`: the field type, one of: str"),
+]
+
+
+@pytest.mark.parametrize(("field", "at", "says"), FIELD_CASES)
+def test_field_problem_is_located_and_explained(field: str, at: str, says: str) -> None:
+    expect(book(field), line=FIELDS_LINE, at=at, says=says)
+
+
+def test_repeated_enum_value_is_located_at_the_repeat() -> None:
+    text = book("genre: {type: enum, values: [fiction, science, fiction]}")
+    expect(text, line=FIELDS_LINE, at="fiction", nth=2, says="'fiction' is repeated")
+
+
+def test_ref_to_unknown_resource_suggests_the_closest() -> None:
+    text = book("writer: {type: ref, to: athor}", extra="  author:\n    fields: {name: str}\n")
+    expect(text, line=FIELDS_LINE, at="athor",
+           says="ref to unknown resource 'athor' (did you mean 'author'?); resources are: "
+                "author, book")
+
+
+def test_ref_and_its_column_name_clash() -> None:
+    text = book("author: {type: ref, to: book}", "author_id: int")
+    expect(text, line=FIELDS_LINE + 1, at="author_id",
+           says="field 'author_id' becomes column 'author_id', which clashes with field 'author'")
+
+
+def test_unknown_action_suggests_the_closest() -> None:
+    text = book("title: str", extra="    actions: [list, craete]\n")
+    expect(text, line=FIELDS_LINE + 1, at="craete",
+           says="unknown action `craete` (did you mean `create`?); allowed: list, create")
+
+
+def test_repeated_action_is_located_at_the_repeat() -> None:
+    text = book("title: str", extra="    actions: [list, create, list]\n")
+    expect(text, line=FIELDS_LINE + 1, at="list", nth=2, says="action `list` is listed more")
+
+
+def test_unknown_resource_option_suggests_the_closest() -> None:
+    text = book("title: str", extra="    paginaton: cursor\n")
+    expect(text, line=FIELDS_LINE + 1, at="paginaton", says="did you mean `pagination`?")
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("health", "resource name 'health' is reserved"),
+    ("Order", "resource name 'Order' is not allowed: it is not snake_case"),
+])
+def test_bad_resource_name_is_located_at_its_key(name: str, says: str) -> None:
+    text = book("title: str", extra=f"  {name}:\n    fields: {{a: str}}\n")
+    expect(text, line=FIELDS_LINE + 1, at=name, says=says)
+
+
+def test_default_plural_clashing_with_a_resource() -> None:
+    text = "apiforge: 1\nservice: {name: x}\nresources:\n  person: {fields: {a: str}}\n" \
+           "  people: {fields: {a: str}}\n"
+    expect(text, line=4, at="person", says="the plural of 'person' is 'people', which is also "
+                                           "a resource name")
+
+
+def test_explicit_plural_clashing_with_another_plural() -> None:
+    text = "apiforge: 1\nservice: {name: x}\nresources:\n" \
+           "  shelf: {plural: things, fields: {a: str}}\n" \
+           "  box: {plural: things, fields: {a: str}}\n"
+    expect(text, line=5, at="things", says="resource 'box' has the plural 'things', which "
+                                           "clashes with resource 'shelf'")
+
+
+def test_reference_cycle() -> None:
+    text = "apiforge: 1\nservice: {name: x}\nresources:\n" \
+           "  egg: {fields: {hen: {type: ref, to: hen}}}\n" \
+           "  hen: {fields: {egg: {type: ref, to: egg}}}\n"
+    expect(text, line=4, at="hen", nth=2, says="references form a cycle (egg → hen → egg)")
+
+
+@pytest.mark.parametrize(("first_line", "says"), [
+    ("apiforge: 2", "unsupported spec format version 2: this apiforge reads `apiforge: 1`"),
+    ("apiforge: '1'", "unsupported spec format version '1'"),
+    ("apiforge: true", "unsupported spec format version true"),
+])
+def test_wrong_format_version(first_line: str, says: str) -> None:
+    text = book("title: str").replace("apiforge: 1", first_line)
+    expect(text, line=1, at=first_line.split()[1], says=says)
+
+
+def test_missing_format_version() -> None:
+    text = book("title: str").replace("apiforge: 1\n", "")
+    expect(text, line=1, at="service", says="missing `apiforge`: the spec format version; "
+                                            "start the file with `apiforge: 1`")
+
+
+def test_missing_service_name() -> None:
+    text = book("title: str").replace("{name: shop}", "{title: Shop}")
+    expect(text, line=2, at="service", says="missing `name`")
+
+
+def test_unknown_top_level_key() -> None:
+    text = book("title: str") + "servce: {}\n"
+    expect(text, line=FIELDS_LINE + 1, at="servce", says="unknown top-level key `servce` (did "
+                                                         "you mean `service`?)")
+
+
+@pytest.mark.parametrize(("resources", "says"), [
+    ("resources: {}", "the spec needs at least one resource"),
+    ("resources:", "`resources` must be a mapping, not empty"),
+])
+def test_no_resources(resources: str, says: str) -> None:
+    text = f"apiforge: 1\nservice: {{name: x}}\n{resources}\n"
+    expect(text, line=3, at="resources", says=says)
+
+
+def test_resource_without_fields() -> None:
+    text = "apiforge: 1\nservice: {name: x}\nresources:\n  book: {fields: {}}\n"
+    expect(text, line=4, at="fields", says="a resource needs at least one field")
+
+
+# ------------------------------------------------------------------- YAML and files
+
+
+def test_yaml_syntax_error() -> None:
+    text = book("title: {type: str", "isbn: str")
+    (problem,) = problems_of(text)
+    assert problem.line == FIELDS_LINE + 1
+    assert problem.message.startswith("invalid YAML: ")
+
+
+def test_unquoted_list_type_in_braces_gets_a_hint() -> None:
+    text = book("tags: {type: list[str], required: false}")
+    (problem,) = problems_of(text)
+    assert (problem.line, problem.column) == (FIELDS_LINE, 24)
+    assert "quote the type: type: 'list[str]'" in problem.message
+
+
+def test_tab_indentation_is_a_located_yaml_error() -> None:
+    (problem,) = problems_of("apiforge: 1\nservice:\n\tname: x\n")
+    assert (problem.line, problem.column) == (3, 1)
+    assert "invalid YAML" in problem.message
+
+
+def test_every_duplicate_key_is_reported() -> None:
+    text = book("title: str", "isbn: {type: str, unique: true, unique: false}", "title: text")
+    assert [str(problem) for problem in problems_of(text)] == [
+        "spec.yaml:7:39: duplicate key `unique`: it is already defined on line 7",
+        "spec.yaml:8:7: duplicate key `title`: it is already defined on line 6",
+    ]
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("", "the spec is empty"),
+    ("# nothing yet\n", "the spec is empty"),
+    ("- book\n- author\n", "the spec must be a mapping with the keys `apiforge`"),
+    ("just words\n", "the spec must be a mapping"),
+])
+def test_empty_or_non_mapping_spec(text: str, says: str) -> None:
+    (problem,) = problems_of(text)
+    assert (problem.line, problem.column) == (1, 1)
+    assert says in problem.message
+
+
+def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"missing\.yaml: no such spec file"):
+        load_spec(tmp_path / "missing.yaml")
+
+
+def test_unreadable_file_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="cannot read the spec"):
+        load_spec(tmp_path)
+
+
+def test_non_utf8_file_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "apiforge.yaml"
+    path.write_bytes(b"apiforge: 1\nservice: {name: caf\xe9}\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value) == f"{path}:2:20: the spec is not UTF-8 text (byte 0xe9)"
+
+
+# ------------------------------------------------------------------ several at once
+
+
+def test_all_problems_are_reported_in_file_order() -> None:
+    text = book(
+        "title: {type: strng}",
+        "isbn: {type: str, uniqe: true}",
+        "1abc: str",
+        "count: {type: int, ge: many}",
+        extra="    actions: [list, craete]\n  health:\n    fields: {a: str}\n",
+    ).replace("apiforge: 1", "apiforge: 2")
+    messages = [str(problem) for problem in problems_of(text)]
+    assert [message.split(": ")[0] for message in messages] == [
+        "spec.yaml:1:11", "spec.yaml:6:21", "spec.yaml:7:25", "spec.yaml:8:7",
+        "spec.yaml:9:30", "spec.yaml:10:21", "spec.yaml:11:3",
+    ]
+    assert str(SpecError(problems_of(text))) == "\n".join(messages)
+
+
+def test_every_problem_of_one_field_is_reported() -> None:
+    text = book("name: {type: int, pattern: x, search: true, min_length: 1}")
+    messages = [problem.message for problem in problems_of(text)]
+    assert messages == [
+        "option `pattern` does not apply to type int; it is for: str, text",
+        "search: true is for text fields (str, text, email, url)",
+        "option `min_length` does not apply to type int; it is for: email, list[int], "
+        "list[str], str, text, url",
+    ]
+
+
+def test_union_branches_give_one_problem() -> None:
+    (problem,) = problems_of(book("price: {type: float, le: lots}"))
+    assert problem.message == "`le` must be a number, not `lots`"
+
+
+def test_messages_never_carry_pydantic_prefixes() -> None:
+    text = book("count: {type: int, default: many}", "genre: enum")
+    assert all("Value error" not in str(problem) for problem in problems_of(text))
+
+
+# --------------------------------------------------------------------- JSON Schema
+
+
+def test_json_schema_is_editor_friendly() -> None:
+    schema = spec_json_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["title"] == "apiforge spec"
+    assert schema["properties"]["resources"]["description"]
+    field = schema["$defs"]["FieldSpec"]["properties"]
+    assert field["type"]["description"] and field["filter"]["description"]
+    fields = schema["$defs"]["ResourceSpec"]["properties"]["fields"]
+    short_form = {"type": "string", "enum": list(FIELD_TYPES)}
+    assert fields["additionalProperties"]["anyOf"] == [{"$ref": "#/$defs/FieldSpec"}, short_form]
+
+
+def test_json_schema_validates_specs() -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is in the `test` extra")
+    from ruamel.yaml import YAML
+
+    validator = jsonschema.Draft202012Validator(spec_json_schema())
+    validator.check_schema(validator.schema)
+    document = YAML(typ="safe").load(BOOKSTORE)
+    assert list(validator.iter_errors(document)) == []
+
+    document["resources"]["book"]["fields"]["title"] = "strng"
+    document["resources"]["health"] = {"fields": {"a": "str"}}
+    document["resources"]["person"]["fields"]["Name"] = "str"
+    assert len(list(validator.iter_errors(document))) == 3
