@@ -15,6 +15,32 @@ from jinja2 import Environment
 from jinja2.ext import Extension
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
+# Characters a reader cannot see (controls, format and bidi marks, unassigned code
+# points): escaped where the context has escapes, dropped from Markdown.
+_OUTSIDE_ASCII_PRINTABLE = re.compile(r"[^ -~]")  # a superset, refined with isprintable()
+
+
+def _one_line(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+def _escape_invisible(text: str, *, short: str) -> str:
+    """Write each non-printable character as an escape (`\\xNN`, `\\uNNNN`, `\\UNNNNNNNN`).
+
+    `short` is the two-hex-digit form the context supports (`\\x` in Python and YAML),
+    or `\\u` when it has none (TOML).
+    """
+
+    def escape(match: re.Match[str]) -> str:
+        char = match.group()
+        if char.isprintable():
+            return char
+        code = ord(char)
+        if code <= 0xFF and short == "x":
+            return f"\\x{code:02x}"
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+    return _OUTSIDE_ASCII_PRINTABLE.sub(escape, text)
 
 
 def python_literal(value: Any) -> str:
@@ -23,29 +49,34 @@ def python_literal(value: Any) -> str:
 
 
 def python_docstring(text: str) -> str:
-    """Text safe inside a one-line triple-quoted docstring."""
-    one_line = " ".join(str(text).split())
-    return one_line.replace("\\", "\\\\").replace('"', '\\"')
+    """Text safe inside a one-line triple-quoted docstring (whitespace runs become one space)."""
+    escaped = _one_line(text).replace("\\", "\\\\").replace('"', '\\"')
+    return _escape_invisible(escaped, short="x")
 
 
 def python_comment(text: str) -> str:
-    return " ".join(str(text).split())
+    """Text for after `# `: one line, invisible characters spelled as escapes."""
+    return _escape_invisible(_one_line(text), short="x")
 
 
 def yaml_string(text: str) -> str:
-    """A double-quoted YAML scalar (JSON strings are valid YAML)."""
-    return json.dumps(str(text), ensure_ascii=False)
+    """A double-quoted YAML scalar (JSON strings are valid YAML; non-printables escaped)."""
+    return _escape_invisible(json.dumps(str(text), ensure_ascii=False), short="x")
 
 
 def toml_string(text: str) -> str:
-    """A TOML basic string (JSON's escapes are a subset of TOML's)."""
-    return json.dumps(str(text), ensure_ascii=False)
+    """A TOML basic string (JSON's escapes are a subset of TOML's; non-printables escaped)."""
+    return _escape_invisible(json.dumps(str(text), ensure_ascii=False), short="u")
 
 
 def markdown_text(text: str) -> str:
-    """Inline Markdown that renders as the literal text (no markup, no raw HTML)."""
-    one_line = " ".join(str(text).split())
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", one_line)
+    """Inline Markdown that renders as the literal text (no markup, no raw HTML).
+
+    Whitespace runs become one space and invisible characters are dropped: Markdown
+    has no escape for them (CommonMark replaces NUL, for one).
+    """
+    visible = "".join(c for c in _one_line(text) if c.isprintable())
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", visible)
     return escaped.replace("&", "&amp;").replace("<", "&lt;")
 
 

@@ -487,6 +487,11 @@ def _check_resource_fields(spec: Spec, name: str, resource: ResourceSpec) -> lis
             problems.append(((*where, KEY), f"field name {field_name!r} is not allowed: the "
                                             "`model_` prefix is reserved by Pydantic"))
         columns[column] = field_name
+        if resource.pagination == "cursor" and field.sort and not field.required:
+            problems.append(((*where, "sort"), f"field {field_name!r} cannot be sorted with "
+                                               "cursor pagination: an optional field's NULLs "
+                                               "have no stable position between pages; make it "
+                                               "required or use pagination: page"))
         if field.type == "ref" and field.to not in spec.resources:
             problems.append(((*where, "to"), _unknown_resource(spec, str(field.to))))
     return problems
