@@ -75,7 +75,7 @@ def markdown_text(text: str) -> str:
     Whitespace runs become one space and invisible characters are dropped: Markdown
     has no escape for them (CommonMark replaces NUL, for one).
     """
-    visible = "".join(c for c in _one_line(text) if c.isprintable())
+    visible = _one_line("".join(c for c in str(text) if c.isprintable() or c.isspace()))
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", visible)
     return escaped.replace("&", "&amp;").replace("<", "&lt;")
 

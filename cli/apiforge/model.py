@@ -173,6 +173,18 @@ class ServiceModel:
         """Whether generated test factories need `encode` (for pattern fields)."""
         return any("encode(" in f.sample for r in self.resources for f in r.fields)
 
+    @property
+    def database_probe_path(self) -> str | None:
+        """A route that needs the database, for the generated 503 test."""
+        for r in self.resources:
+            if r.has("list"):
+                return f"{self.api_prefix}/{r.path}"
+        for r in self.resources:
+            if r.has("retrieve"):
+                missing = "00000000-0000-4000-8000-000000000001" if r.id_type == "uuid" else "1"
+                return f"{self.api_prefix}/{r.path}/{missing}"
+        return None
+
     def resource(self, name: str) -> ResourceModel:
         return next(r for r in self.resources if r.name == name)
 
