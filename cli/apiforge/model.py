@@ -7,11 +7,10 @@ per schema, and sample values for the generated tests.
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .naming import humanize, pascal, python_name
+from .naming import humanize, is_keyword, pascal, python_name
 from .samples import sample_expression
 from .spec import UNINDEXABLE_TYPES, FieldSpec, ResourceSpec, Spec
 
@@ -235,7 +234,7 @@ def _derive_resource(spec: Spec, name: str, resource: ResourceSpec) -> ResourceM
     )
     return ResourceModel(
         name=name,
-        module=f"{name}_" if keyword.iskeyword(name) else name,
+        module=f"{name}_" if is_keyword(name) else name,
         class_name=pascal(name),
         plural=plural,
         table=plural,
@@ -324,21 +323,20 @@ def _column_types(field: FieldSpec, target: ResourceSpec | None) -> tuple[str, s
         return "int", "Integer()", "sa.Integer()"
     if kind in {"str", "email", "url", "enum"}:
         length = {
-            "email": EMAIL_LENGTH,
-            "url": URL_LENGTH,
+            "email": field.max_length or EMAIL_LENGTH,
+            "url": field.max_length or URL_LENGTH,
             "enum": max(len(v) for v in field.values or ("x",)),
-        }.get(kind, field.max_length or DEFAULT_STRING_LENGTH)
+        }.get(kind, string_length(field))
         return "str", f"String({length})", f"sa.String(length={length})"
     if kind == "decimal":
-        precision = field.max_digits or 18
-        scale = field.decimal_places if field.decimal_places is not None else 6
+        precision, scale = decimal_size(field)
         return ("decimal.Decimal", f"Numeric({precision}, {scale})",
                 f"sa.Numeric(precision={precision}, scale={scale})")
     simple = {
         "text": ("str", "Text()", "sa.Text()"),
         "int": ("int", "Integer()", "sa.Integer()"),
         "bigint": ("int", "BigInteger()", "sa.BigInteger()"),
-        "float": ("float", "Float()", "sa.Float()"),
+        "float": ("float", "Double()", "sa.Double()"),  # 64-bit, like Python floats
         "bool": ("bool", "Boolean()", "sa.Boolean()"),
         "date": ("datetime.date", "Date()", "sa.Date()"),
         "datetime": ("datetime.datetime", "UTCDateTime()", "UTCDateTime()"),
@@ -348,6 +346,19 @@ def _column_types(field: FieldSpec, target: ResourceSpec | None) -> tuple[str, s
         "list[int]": ("list[int]", "JSON()", "sa.JSON()"),
     }
     return simple[kind]
+
+
+def string_length(field: FieldSpec) -> int:
+    """VARCHAR length of a str column: max_length, else a default that fits min_length."""
+    return field.max_length or max(DEFAULT_STRING_LENGTH, field.min_length or 0)
+
+
+def decimal_size(field: FieldSpec) -> tuple[int, int]:
+    """(precision, scale) of a decimal column; the scale never exceeds the precision."""
+    precision = field.max_digits or 18
+    if field.decimal_places is not None:
+        return precision, field.decimal_places
+    return precision, 6 if field.max_digits is None else min(2, precision)
 
 
 def _constraint_args(field: FieldSpec) -> list[str]:
@@ -380,8 +391,16 @@ def _value_type(spec: Spec, name: str, field: FieldSpec, target: ResourceSpec | 
         constraints = ["allow_inf_nan=False", *_constraint_args(field)]
     else:
         constraints = _constraint_args(field)
-    if kind in {"str"} and field.max_length is None:
-        constraints.append(f"max_length={DEFAULT_STRING_LENGTH}")
+    if kind == "str" and field.max_length is None:
+        constraints.append(f"max_length={string_length(field)}")
+    if kind == "url" and field.max_length is None:
+        constraints.append(f"max_length={URL_LENGTH}")
+    if kind == "decimal":  # what the column holds: more digits would overflow or round
+        precision, scale = decimal_size(field)
+        if field.max_digits is None:
+            constraints.append(f"max_digits={precision}")
+        if field.decimal_places is None:
+            constraints.append(f"decimal_places={scale}")
     constraints.extend(_integer_limits(field))
     assert base is not None
     if not constraints:

@@ -46,9 +46,18 @@ def snake(name: str) -> str:
     return re.sub(r"[^0-9a-zA-Z]+", "_", spaced).strip("_").lower()
 
 
+# Soft keywords of every Python the generated code may run on, spelled out so the
+# output does not depend on the Python that runs apiforge (`type` is soft from 3.12).
+SOFT_KEYWORDS = frozenset({"match", "case", "type", "_"})
+
+
+def is_keyword(name: str) -> bool:
+    return keyword.iskeyword(name) or name in SOFT_KEYWORDS
+
+
 def python_name(name: str) -> str:
-    """The attribute or module name for a spec name: keywords and shadowing names get `_`."""
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in SHADOWED_NAMES:
+    """The attribute name for a spec name: keywords and shadowing names get `_`."""
+    if is_keyword(name) or name in SHADOWED_NAMES:
         return f"{name}_"
     return name
 

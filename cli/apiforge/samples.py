@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import random
 import re
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from .errors import UserError
-from .spec import FieldSpec
+from .spec import LIST_TYPES, FieldSpec
 
 try:  # Python 3.11 keeps the parser in re._parser; sre_parse is its deprecated alias.
     from re import _constants as sre_constants  # type: ignore[attr-defined]
@@ -134,27 +134,80 @@ def _generate_class(items: Any, rng: random.Random) -> str:
     return rng.choice(choices) if choices else "a"
 
 
-def _bounds(field: FieldSpec, *, step: int) -> tuple[int, int]:
-    """An integer range inside the field's numeric limits, for distinct samples."""
-    low: Any = field.ge if field.ge is not None else (field.gt + step if field.gt is not None else None)
-    high: Any = field.le if field.le is not None else (field.lt - step if field.lt is not None else None)
-    low_int = int(low) if low is not None and int(low) >= low else (int(low) + 1 if low is not None else None)
-    high_int = int(high) if high is not None else None
-    if low_int is None:
-        low_int = 1 if high_int is None or high_int >= 1 else high_int - 10_000
-    if high_int is None:
-        high_int = low_int + 1_000_000
+def _int_bounds(field: FieldSpec) -> tuple[int, int]:
+    """The integers allowed by the field's limits, narrowed to a practical range."""
+    low = field.ge if field.ge is not None else (field.gt + 1 if field.gt is not None else None)
+    high = field.le if field.le is not None else (field.lt - 1 if field.lt is not None else None)
+    low_int = 1 if low is None else int(low)
+    high_int = low_int + 1_000_000 if high is None else int(high)
+    if low is None and high_int < low_int:
+        low_int = high_int - 1_000_000
     return low_int, high_int
 
 
+def _float_expression(field: FieldSpec) -> str:
+    """A float strictly inside (gt, lt) or within [ge, le]; exclusive ends are never hit."""
+    low = field.ge if field.ge is not None else field.gt
+    high = field.le if field.le is not None else field.lt
+    low_f = float(low) if low is not None else (float(high) - 1000.0 if high is not None else 0.0)
+    high_f = float(high) if high is not None else low_f + 1000.0
+    return f"{low_f!r} + {high_f - low_f!r} * (1 + n % 997) / 999"
+
+
+def _decimal_expression(field: FieldSpec) -> str:
+    """A decimal with exactly the column's scale, inside the limits and the precision."""
+    from .model import decimal_size  # model imports this module
+
+    precision, places = decimal_size(field)
+    unit = Decimal(1).scaleb(-places)
+    largest = Decimal(10) ** (precision - places) - unit
+    low, high = -largest, largest
+    if field.ge is not None:
+        low = max(low, Decimal(str(field.ge)).quantize(unit, rounding=ROUND_CEILING))
+    if field.gt is not None:
+        low = max(low, (Decimal(str(field.gt)) + unit).quantize(unit, rounding=ROUND_CEILING))
+    if field.le is not None:
+        high = min(high, Decimal(str(field.le)).quantize(unit, rounding=ROUND_FLOOR))
+    if field.lt is not None:
+        high = min(high, (Decimal(str(field.lt)) - unit).quantize(unit, rounding=ROUND_FLOOR))
+    if field.ge is None and field.gt is None:
+        low = max(low, min(Decimal(1), high))  # positive samples read better
+    first, last = int(low.scaleb(places)), int(high.scaleb(places))
+    if last < first:
+        raise UserError(
+            f"no decimal with {places} places and {precision} digits fits the field's limits"
+        )
+    span = min(last - first + 1, 10**9)
+    return f'format(decimal.Decimal({first} + n % {span}).scaleb(-{places}), "f")'
+
+
+def _list_expression(field: FieldSpec, *, variant: str) -> str:
+    """A list with as many items as the length limits ask (two when they allow)."""
+    count = max(field.min_length or 0, min(2, field.max_length or 2))
+    first = f'f"tag{variant}-{{n}}"' if field.type == "list[str]" else "n"
+    others = [f'"item-{i}"' if field.type == "list[str]" else str(i) for i in range(count - 1)]
+    return "[" + ", ".join([first, *others][:count]) + "]"
+
+
+def _padded(text: str, field: FieldSpec, *, fixed: int) -> str:
+    """`text` cut or padded so that, with `fixed` more characters, it fits the length limits."""
+    if field.max_length is not None:
+        text = text[: max(1, field.max_length - fixed)]
+    if field.min_length is not None:
+        text = text.ljust(field.min_length - fixed + 6, "x")
+    return text
+
+
 def _text_expression(name: str, field: FieldSpec, *, variant: str) -> str:
-    max_length = field.max_length or (255 if field.type == "str" else 10_000)
-    prefix = f"{name.replace('_', ' ')} {variant}".strip()[: max(0, max_length - 7)]
+    from .model import string_length  # model imports this module
+
+    max_length = string_length(field) if field.type == "str" else field.max_length or 10_000
     min_length = field.min_length or 0
-    padding = max(0, min_length - len(prefix) - 1)
-    prefix = prefix + "x" * padding
     if max_length < 8:  # too short for words: just the counter, padded to fit
         return f"str(n % {10 ** max_length}).zfill({max(min_length, 1)})"
+    prefix = f"{name.replace('_', ' ')} {variant}".strip()[: max_length - 7]
+    if min_length > len(prefix) + 2:
+        return f'f"{prefix} {{n}}".ljust({min_length}, "x")'
     return f'f"{prefix} {{n}}"'
 
 
@@ -171,15 +224,16 @@ def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
             )
         return _text_expression(name, field, variant=variant)
     if kind == "email":
-        return f'f"{name.replace("_", ".")}{variant}{{n}}@example.com"'
+        local = _padded(f"{name.replace('_', '.')}{variant}", field, fixed=len("@example.com") + 6)
+        return f'f"{local}{{n}}@example.com"'
     if kind == "url":
-        return f'f"https://example.com/{name}{variant}/{{n}}"'
+        path = _padded(f"{name}{variant}", field, fixed=len("https://x.io/") + 6)
+        return f'f"https://x.io/{path}{{n}}"'
     if kind in {"int", "bigint"}:
-        low, high = _bounds(field, step=1)
+        low, high = _int_bounds(field)
         return f"{low} + n % {high - low + 1}"
     if kind == "float":
-        low, high = _bounds(field, step=1)
-        return f"float({low} + n % {high - low + 1})"
+        return _float_expression(field)
     if kind == "decimal":
         return _decimal_expression(field)
     if kind == "bool":
@@ -198,24 +252,6 @@ def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
     if kind == "enum":
         values = field.values or ()
         return f"{list(values)!r}[n % {len(values)}]"
-    if kind == "list[str]":
-        return f'[f"tag{variant}-{{n}}", "other"]'
-    if kind == "list[int]":
-        return "[n, 2]"
+    if kind in LIST_TYPES:
+        return _list_expression(field, variant=variant)
     raise AssertionError(f"no sample for type {kind}")  # refs are built by the tests
-
-
-def _decimal_expression(field: FieldSpec) -> str:
-    # The same precision and scale as the column (model.py), so values round-trip exactly.
-    places = field.decimal_places if field.decimal_places is not None else 6
-    digits = field.max_digits or 18
-    low, high = _bounds(field, step=1)
-    high = min(high, 10 ** max(digits - places, 0) - 1)
-    low = min(low, high)
-    fraction = "5".ljust(places, "0") if places else ""
-    if fraction and field.le is not None and Decimal(high) + Decimal("0.5") > Decimal(str(field.le)):
-        high -= 1  # keep `x.50` below an inclusive upper bound
-    span = max(high - low + 1, 1)
-    if fraction:
-        return f'f"{{{low} + n % {span}}}.{fraction}"'
-    return f'str({low} + n % {span})'

@@ -8,6 +8,7 @@ each one into `file:line:column: message` using the error's location.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -226,6 +227,10 @@ class FieldSpec(StrictModel):
                 yield ("values", index), f"enum values must be unique; {value!r} is repeated"
 
     def _bound_problems(self) -> Iterator[Located]:
+        for option in ("ge", "gt", "le", "lt", "default"):
+            value = getattr(self, option)
+            if isinstance(value, float) and not math.isfinite(value):
+                yield (option,), f"`{option}` must be a finite number, not {value}"
         if None not in (self.min_length, self.max_length) and (
             self.min_length > self.max_length  # type: ignore[operator]
         ):
