@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,11 @@ resources:
 """
 
 
-def fake_render(spec: Spec) -> FilePlan:
+def fake_render(spec: Spec, *, migrations: Mapping[str, str] | None = None) -> FilePlan:
     """A small plan shaped like the real one: managed files and a create_once hooks module."""
     package = spec.service.package_name
     files = [
+        *(PlannedFile(path, text, "create_once") for path, text in (migrations or {}).items()),
         # A setext heading: a `=======` line the generator writes is not a conflict marker.
         PlannedFile(
             "README.md", f"{spec.service.name}\n=======\n\nDatabase: {spec.service.database}\n"
@@ -124,6 +126,7 @@ def test_new_service_from_the_starter_spec(tmp_path: Path) -> None:
     project_dir = tmp_path / "shop"
     assert tree(project_dir) == [
         ".apiforge/baseline/README.md",
+        ".apiforge/baseline/migrations/versions/0001_create_items.py",
         ".apiforge/baseline/src/shop/hooks/item.py",
         ".apiforge/baseline/src/shop/main.py",
         ".apiforge/baseline/src/shop/models/item.py",
@@ -131,6 +134,7 @@ def test_new_service_from_the_starter_spec(tmp_path: Path) -> None:
         ".apiforge/state.json",
         "README.md",
         "apiforge.yaml",
+        "migrations/versions/0001_create_items.py",
         "src/shop/hooks/item.py",
         "src/shop/main.py",
         "src/shop/models/item.py",
@@ -330,13 +334,23 @@ def test_check_a_fresh_project_is_clean(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "--project", str(project_dir)])
 
     assert result.exit_code == 0, result.output
-    assert "4 generated files match the spec" in result.stdout
+    assert "5 generated files match the spec" in result.stdout
 
 
 @pytest.mark.usefixtures("fake_plan")
-def test_check_shows_a_diff_for_an_edited_managed_file(tmp_path: Path) -> None:
+def test_check_accepts_hand_edits_regenerate_would_keep(tmp_path: Path) -> None:
+    """check = "regenerate would change nothing": a user's edit is merged, not undone."""
     project_dir = new_shop(tmp_path)
     (project_dir / "src/shop/main.py").write_text("RESOURCES = ['hacked']\n")
+
+    assert runner.invoke(app, ["check", "--project", str(project_dir)]).exit_code == 0
+
+
+@pytest.mark.usefixtures("fake_plan")
+def test_check_shows_a_diff_of_what_regenerate_would_change(tmp_path: Path) -> None:
+    project_dir = new_shop(tmp_path)
+    spec_file = project_dir / "apiforge.yaml"
+    spec_file.write_text(spec_file.read_text().replace("  item:", "  product:"))
 
     result = runner.invoke(app, ["check", "--project", str(project_dir)])
 
@@ -345,9 +359,9 @@ def test_check_shows_a_diff_for_an_edited_managed_file(tmp_path: Path) -> None:
     assert re.search(r"modified\s+src/shop/main\.py", output)
     assert "--- a/src/shop/main.py (on disk)" in output
     assert "+++ b/src/shop/main.py (generated)" in output
-    assert "-RESOURCES = ['hacked']" in output
-    assert "+RESOURCES = ['item']" in output
-    assert "modified files were edited by hand" in output
+    assert "-RESOURCES = ['item']" in output
+    assert "+RESOURCES = ['product']" in output
+    assert "apiforge regenerate" in output
 
 
 @pytest.mark.usefixtures("fake_plan")
@@ -368,15 +382,12 @@ def test_check_ignores_edits_to_create_once_files_but_not_conflict_markers(
 
 
 @pytest.mark.usefixtures("fake_plan")
-def test_check_reports_missing_files(tmp_path: Path) -> None:
+def test_check_accepts_a_generated_file_the_user_deleted(tmp_path: Path) -> None:
+    """Deleted files stay deleted on regenerate, so they are no drift either."""
     project_dir = new_shop(tmp_path)
     (project_dir / "src/shop/models/item.py").unlink()
 
-    result = runner.invoke(app, ["check", "--project", str(project_dir)])
-
-    assert result.exit_code == 1
-    assert re.search(r"missing\s+src/shop/models/item\.py", result.stdout)
-    assert "apiforge regenerate" in result.stdout
+    assert runner.invoke(app, ["check", "--project", str(project_dir)]).exit_code == 0
 
 
 @pytest.mark.usefixtures("fake_plan")
@@ -385,7 +396,8 @@ def test_check_sees_a_spec_edited_since_the_last_generation(tmp_path: Path) -> N
     spec_file = project_dir / "apiforge.yaml"
     spec_file.write_text(
         spec_file.read_text().replace(
-            "      description:", "      price: decimal\n      description:"
+            "      description:",
+            "      price: {type: decimal, required: false}\n      description:",
         )
     )
 
@@ -394,11 +406,11 @@ def test_check_sees_a_spec_edited_since_the_last_generation(tmp_path: Path) -> N
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["clean"] is False
-    assert report["spec_changed"] is True
-    assert report["stale_baseline"] == ["src/shop/models/item.py"]
-    assert [(item["path"], item["kind"]) for item in report["files"]] == [
-        ("src/shop/models/item.py", "modified")
-    ]
+    assert report["spec_changed"] is True  # a migration is pending
+    assert ".apiforge/spec.yaml" in report["stale_baseline"]
+    kinds = {item["path"]: item["kind"] for item in report["files"]}
+    assert kinds["src/shop/models/item.py"] == "modified"
+    assert [kind for path, kind in kinds.items() if path.startswith("migrations/")] == ["missing"]
 
 
 @pytest.mark.usefixtures("fake_plan")
@@ -410,14 +422,9 @@ def test_check_sees_files_the_spec_no_longer_generates(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "--project", str(project_dir), "--json"])
 
     assert result.exit_code == 1
-    report = json.loads(result.stdout)
-    assert report["stale_baseline"] == [
-        "src/shop/hooks/item.py",
-        "src/shop/hooks/product.py",
-        "src/shop/main.py",
-        "src/shop/models/item.py",
-        "src/shop/models/product.py",
-    ]
+    kinds = {item["path"]: item["kind"] for item in json.loads(result.stdout)["files"]}
+    assert kinds["src/shop/models/product.py"] == "missing"  # would be created
+    assert kinds["src/shop/models/item.py"] == "modified"  # would be removed
 
 
 @pytest.mark.usefixtures("fake_plan")
@@ -439,10 +446,11 @@ def test_check_json_of_a_clean_project(tmp_path: Path) -> None:
     assert json.loads(result.stdout) == {
         "project": str(project_dir),
         "clean": True,
-        "checked": 4,
+        "checked": 5,
         "files": [],
         "stale_baseline": [],
         "spec_changed": False,
+        "refused": None,
     }
 
 
@@ -561,6 +569,28 @@ def test_real_render_new_service_then_check_is_clean(tmp_path: Path) -> None:
 
     main = project_dir / "src/shop/main.py"
     main.write_text(main.read_text() + "\nprint('hand edit')\n")
+    assert runner.invoke(app, ["check", "--project", str(project_dir)]).exit_code == 0
+
+    spec = project_dir / "apiforge.yaml"
+    spec.write_text(
+        spec.read_text().replace("title:", "subtitle: {type: str, required: false}\n      title:")
+    )
     drifted = runner.invoke(app, ["check", "--project", str(project_dir)])
     assert drifted.exit_code == 1
-    assert "+++ b/src/shop/main.py (generated)" in drifted.stdout
+    assert "+++ b/src/shop/models/product.py (generated)" in drifted.stdout
+
+
+@pytest.mark.usefixtures("fake_plan")
+def test_check_reports_a_spec_change_regenerate_would_refuse(tmp_path: Path) -> None:
+    project_dir = new_shop(tmp_path)
+    spec_file = project_dir / "apiforge.yaml"
+    spec_file.write_text(
+        spec_file.read_text().replace(
+            "      description:", "      price: decimal\n      description:"
+        )
+    )
+
+    result = runner.invoke(app, ["check", "--project", str(project_dir), "--json"])
+
+    assert result.exit_code == 1
+    assert "no default" in json.loads(result.stdout)["refused"]

@@ -66,7 +66,9 @@ Edit = tuple[int, list[str]]  # replace base line `index` with these lines ([] d
 
 
 @st.composite
-def separated_edits(draw: st.DrawFn) -> tuple[list[str], dict[int, list[str]], dict[int, list[str]]]:
+def separated_edits(
+    draw: st.DrawFn,
+) -> tuple[list[str], dict[int, list[str]], dict[int, list[str]]]:
     """A base text and edits by each side that never touch the same or adjacent lines."""
     size = draw(st.integers(min_value=3, max_value=40))
     base = [f"base line {i}\n" for i in range(size)]
@@ -111,7 +113,9 @@ def test_non_overlapping_edits_merge_without_losing_a_line(
     st.integers(min_value=1, max_value=30),
     st.data(),
 )
-def test_overlapping_edits_always_conflict_and_keep_both_sides(size: int, data: st.DataObject) -> None:
+def test_overlapping_edits_always_conflict_and_keep_both_sides(
+    size: int, data: st.DataObject
+) -> None:
     base = [f"base line {i}\n" for i in range(size)]
     index = data.draw(st.integers(0, size - 1))
     mine = data.draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3))

@@ -25,7 +25,7 @@ from apiforge.escape import markdown_text
 from apiforge.loader import load_spec_text
 from apiforge.model import derive
 from apiforge.plan import FilePlan
-from apiforge.render import render_project
+from apiforge.regenerate import plan_for_new_project
 from apiforge.spec import ACTIONS, Spec
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
@@ -106,7 +106,12 @@ def load(text: str) -> Spec:
 
 @cache
 def rendered(text: str) -> FilePlan:
-    return render_project(load(text))
+    """A new project's files: the rendered service and its first migration."""
+    return plan_for_new_project(load(text))
+
+
+def first_migration(plan: FilePlan) -> str:
+    return next(path for path in plan if path.startswith("migrations/versions/0001_"))
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +200,7 @@ def ruff_problems(plan: FilePlan, tmp_path: Path) -> str:
 
 
 def test_same_spec_renders_byte_identical_plans(injection: FilePlan) -> None:
-    again = render_project(load_spec_text(INJECTION_SPEC, filename="other-name.yaml"))
+    again = plan_for_new_project(load_spec_text(INJECTION_SPEC, filename="other-name.yaml"))
     assert list(again) == list(injection)
     for path, planned in injection.items():
         assert again[path] == planned, f"{path} differs between two renders"
@@ -205,8 +210,8 @@ def test_same_spec_renders_byte_identical_plans(injection: FilePlan) -> None:
 RENDER_IN_A_FRESH_PROCESS = """
 import json, sys
 from apiforge.loader import load_spec_text
-from apiforge.render import render_project
-plan = render_project(load_spec_text(sys.stdin.read(), filename="apiforge.yaml"))
+from apiforge.regenerate import plan_for_new_project
+plan = plan_for_new_project(load_spec_text(sys.stdin.read(), filename="apiforge.yaml"))
 json.dump({path: [f.content, f.ownership] for path, f in plan.items()}, sys.stdout)
 """
 
@@ -295,7 +300,7 @@ def test_service_title_and_description_are_constants(injection: FilePlan) -> Non
     one_line_title = " ".join(TITLE.split())
     init = module(injection, "src/evil_shop/__init__.py")
     assert ast.get_docstring(init, clean=False) == f"{one_line_title}."
-    migration = module(injection, "migrations/versions/0001_initial.py")
+    migration = module(injection, first_migration(injection))
     docstring = ast.get_docstring(migration, clean=False) or ""
     assert docstring.splitlines()[0] == f"Create the tables of {one_line_title}."
 
@@ -338,16 +343,21 @@ def test_plan_has_every_layer_per_resource(example: tuple[Spec, FilePlan]) -> No
                    "filtering.py", "__init__.py"):
         assert f"{package}/{shared}" in plan
     for top in ("pyproject.toml", "README.md", "alembic.ini", "migrations/env.py",
-                "migrations/versions/0001_initial.py", "tests/conftest.py"):
+                "tests/conftest.py"):
         assert top in plan
+    assert first_migration(plan)
 
 
-def test_hooks_modules_alone_are_create_once(example: tuple[Spec, FilePlan]) -> None:
+def test_hooks_modules_and_revisions_alone_are_create_once(
+    example: tuple[Spec, FilePlan],
+) -> None:
+    """Hooks are the user's after creation; a revision is never regenerated."""
     spec, plan = example
     service = derive(spec)
     hooks = {f"src/{service.package}/hooks/{r.module}.py" for r in service.resources}
-    assert {path for path, f in plan.items() if f.ownership == "create_once"} == hooks
-    assert {f.ownership for path, f in plan.items() if path not in hooks} == {"managed"}
+    written_once = hooks | {first_migration(plan)}
+    assert {path for path, f in plan.items() if f.ownership == "create_once"} == written_once
+    assert {f.ownership for path, f in plan.items() if path not in written_once} == {"managed"}
 
 
 def test_every_example_renders_clean_python(example: tuple[Spec, FilePlan],
@@ -444,7 +454,7 @@ def test_keyword_fields_keep_their_column_names(keywords: FilePlan) -> None:
     assert column_name(fields["class_"]) == "class"
     assert column_name(fields["from_"]) == "from"
     assert column_name(fields["order"]) is None  # the attribute is already the column name
-    migration = module(keywords, "migrations/versions/0001_initial.py")
+    migration = module(keywords, first_migration(keywords))
     columns = [
         c.args[0].value for c in ast.walk(migration)
         if isinstance(c, ast.Call) and ast.unparse(c.func) == "sa.Column"

@@ -185,3 +185,160 @@ def check(
         print_check(make_console(), result)
     if not result.clean:
         raise typer.Exit(1)
+
+
+ProjectOption = Annotated[
+    Path, typer.Option("--project", metavar="DIR", file_okay=False, help="The project folder.")
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+]
+DestructiveOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-destructive", help="Allow dropping tables or columns (their data is lost)."
+    ),
+]
+
+
+@app.command()
+def regenerate(
+    project_dir: ProjectOption = Path("."),
+    dry_run: DryRunOption = False,
+    allow_destructive: DestructiveOption = False,
+) -> None:
+    """Bring the project in line with the spec: merge your edits, add a migration."""
+    from .regenerate import regenerate as run
+
+    _finish(run(project_dir, dry_run=dry_run, allow_destructive=allow_destructive))
+
+
+@app.command("add-resource")
+def add_resource(
+    name: Annotated[str, typer.Argument(help="Resource name: singular, snake_case.")],
+    fields: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[FIELD:TYPE[:OPTION...]]...",
+            help="Fields, e.g. title:str:search isbn:str:unique author:ref:author",
+        ),
+    ] = None,
+    project_dir: ProjectOption = Path("."),
+    dry_run: DryRunOption = False,
+    allow_destructive: DestructiveOption = False,
+) -> None:
+    """Add a resource to the spec (keeping its comments) and regenerate."""
+    from . import spec_edit
+
+    wanted = list(fields or [])
+    if not wanted and _interactive():
+        wanted = _ask_fields(spec_edit.field_prompt_help(), spec_edit.parse_field)
+    _edit(
+        project_dir,
+        lambda text, filename: spec_edit.add_resource(text, name, wanted, filename=filename),
+        dry_run=dry_run,
+        allow_destructive=allow_destructive,
+    )
+
+
+@app.command("remove-resource")
+def remove_resource(
+    name: Annotated[str, typer.Argument(help="The resource to remove.")],
+    project_dir: ProjectOption = Path("."),
+    dry_run: DryRunOption = False,
+    allow_destructive: DestructiveOption = False,
+) -> None:
+    """Remove a resource from the spec and regenerate (dropping a table: --allow-destructive)."""
+    from . import spec_edit
+
+    _edit(
+        project_dir,
+        lambda text, filename: spec_edit.remove_resource(text, name, filename=filename),
+        dry_run=dry_run,
+        allow_destructive=allow_destructive,
+    )
+
+
+@app.command("rename-resource")
+def rename_resource(
+    old: Annotated[str, typer.Argument(help="Current resource name.")],
+    new: Annotated[str, typer.Argument(help="New resource name.")],
+    project_dir: ProjectOption = Path("."),
+    dry_run: DryRunOption = False,
+) -> None:
+    """Rename a resource everywhere: spec, files (your edits move along), code and table."""
+    from . import spec_edit
+
+    _edit(
+        project_dir,
+        lambda text, filename: spec_edit.rename_resource(
+            text, old, new, filename=filename, snapshot=_snapshot(project_dir)
+        ),
+        dry_run=dry_run,
+        allow_destructive=False,
+    )
+
+
+@app.command("rename-field")
+def rename_field(
+    resource: Annotated[str, typer.Argument(help="The resource that has the field.")],
+    old: Annotated[str, typer.Argument(help="Current field name.")],
+    new: Annotated[str, typer.Argument(help="New field name.")],
+    project_dir: ProjectOption = Path("."),
+    dry_run: DryRunOption = False,
+) -> None:
+    """Rename a field everywhere, with a migration that renames the column and keeps its data."""
+    from . import spec_edit
+
+    _edit(
+        project_dir,
+        lambda text, filename: spec_edit.rename_field(
+            text, resource, old, new, filename=filename, snapshot=_snapshot(project_dir)
+        ),
+        dry_run=dry_run,
+        allow_destructive=False,
+    )
+
+
+def _snapshot(project_dir: Path) -> Any:
+    """The spec last generated from: renames name what the database holds now."""
+    from .regenerate import load_snapshot
+
+    return load_snapshot(project_dir)
+
+
+def _edit(project_dir: Path, edit: Any, *, dry_run: bool, allow_destructive: bool) -> None:
+    from . import project
+
+    _finish(
+        project.edit_and_regenerate(
+            project_dir, edit, dry_run=dry_run, allow_destructive=allow_destructive
+        )
+    )
+
+
+def _finish(result: Any) -> None:
+    """Print what regenerate did (or would do); conflicts exit with 1."""
+    from .report import make_console, print_regenerate
+
+    print_regenerate(make_console(), result)
+    if result.conflicts:
+        raise typer.Exit(1)
+
+
+def _ask_fields(help_text: str, parse: Any) -> list[str]:
+    """Ask for fields one per line, checking each as it is typed."""
+    from .errors import UserError
+
+    typer.echo(help_text)
+    fields: list[str] = []
+    while True:
+        answer = str(typer.prompt("field (empty to finish)", default="", show_default=False))
+        if not answer.strip():
+            return fields
+        try:
+            parse(answer.strip())
+        except UserError as error:
+            typer.echo(f"  {error}", err=True)
+            continue
+        fields.append(answer.strip())

@@ -45,8 +45,8 @@ def merge_file(base: str | None, yours: str | None, generated: str | None) -> Fi
     if yours == generated:
         return FileOutcome("identical", yours)
     if base is None:
-        # A file of the user's own sits where a new generated file goes.
-        return _merge_text("", yours, generated)
+        # A file of the user's own sits where a new generated file goes: never guess.
+        return _merge_text("", yours, generated, resolve_insertions=False)
     if yours == base:
         return FileOutcome("update", generated)
     if generated == base:
@@ -73,15 +73,67 @@ def _no_longer_generated(base: str | None, yours: str | None) -> FileOutcome:
     return FileOutcome("keep", yours, detail="no longer generated, but edited by you: kept")
 
 
-def _merge_text(base: str, yours: str, generated: str) -> FileOutcome:
+def _merge_text(
+    base: str, yours: str, generated: str, *, resolve_insertions: bool = True
+) -> FileOutcome:
     import merge3  # only needed when both sides changed
 
     merger = merge3.Merge3(_lines(base), _lines(yours), _lines(generated))
-    conflicts = sum(1 for group in merger.merge_groups() if group[0] == "conflict")
-    merged = "".join(merger.merge_lines(name_a=YOURS, name_b=GENERATED, name_base=BASE))
-    if conflicts:
-        return FileOutcome("conflict", merged, conflicts=conflicts)
-    return FileOutcome("merge", merged)
+    merged: list[str] = []
+    conflicts = 0
+    for group in merger.merge_groups():
+        kind, *sides = group
+        if kind != "conflict":
+            merged.extend(sides[0])
+            continue
+        resolved = _insertion_beside_change(*sides) if resolve_insertions else None
+        if resolved is not None:
+            merged.extend(resolved)
+            continue
+        conflicts += 1
+        merged.extend(_conflict_block(sides[1], sides[2]))
+    text = "".join(merged)
+    return (
+        FileOutcome("conflict", text, conflicts=conflicts)
+        if conflicts
+        else FileOutcome("merge", text)
+    )
+
+
+def _insertion_beside_change(
+    base: list[str], yours: list[str], generated: list[str]
+) -> list[str] | None:
+    """Resolve the one kind of diff3 conflict that loses nothing when resolved: one side
+    only added lines right before or after the region the other side changed (a custom
+    endpoint appended at the end of a router the generator also changed, say)."""
+    for added, changed, added_first in ((yours, generated, False), (generated, yours, True)):
+        if base and added[-len(base) :] == base and len(added) > len(base):
+            extra = added[: len(added) - len(base)]  # lines added before the region
+            return [*extra, *changed]
+        if base and added[: len(base)] == base and len(added) > len(base):
+            extra = added[len(base) :]  # lines added after the region
+            return [*changed, *extra]
+        if not base and not added_first:
+            # Both sides only inserted at the same place: keep both, generated first.
+            return [*generated, *yours]
+    return None
+
+
+def _conflict_block(yours: list[str], generated: list[str]) -> list[str]:
+    def ended(lines: list[str]) -> list[str]:
+        return (
+            [*lines[:-1], lines[-1] if lines[-1].endswith("\n") else lines[-1] + "\n"]
+            if lines
+            else []
+        )
+
+    return [
+        f"<<<<<<< {YOURS}\n",
+        *ended(yours),
+        "=======\n",
+        *ended(generated),
+        f">>>>>>> {GENERATED}\n",
+    ]
 
 
 def _lines(text: str) -> list[str]:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import loader, render, state, writer
-from .errors import SpecError, UserError
+from . import loader, state, writer
+from .errors import RefusedChange, UserError
 from .plan import FilePlan
 from .spec import ServiceSpec, Spec
 
@@ -70,7 +70,9 @@ def new_service(
     original = STARTER_SPEC if spec_path is None else read_spec_text(spec_path)
     spec_text = set_service_settings(original, name=name, database=database)
     spec = loader.load_spec_text(spec_text, filename=str(spec_path or SPEC_FILE))
-    plan = render.render_project(spec)
+    from .regenerate import plan_for_new_project
+
+    plan = plan_for_new_project(spec)
     files = project_files(spec_text, plan)
     writer.create_project(project_dir, files)
     return NewServiceResult(
@@ -187,10 +189,11 @@ class CheckResult:
     stale_baseline: tuple[str, ...] = ()
     spec_changed: bool = False  # apiforge.yaml differs in meaning from the snapshot
     checked: int = 0  # how many generated files were compared
+    refused: str | None = None  # why regenerate would refuse the pending spec change
 
     @property
     def clean(self) -> bool:
-        return not (self.drift or self.stale_baseline or self.spec_changed)
+        return not (self.drift or self.stale_baseline or self.spec_changed or self.refused)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -203,6 +206,7 @@ class CheckResult:
             ],
             "stale_baseline": list(self.stale_baseline),
             "spec_changed": self.spec_changed,
+            "refused": self.refused,
         }
 
     def to_json(self) -> str:
@@ -210,36 +214,43 @@ class CheckResult:
 
 
 def check(project: Path) -> CheckResult:
-    """Compare the project with what regenerate would produce; report, never change."""
-    spec_path = project / SPEC_FILE
-    if not spec_path.is_file():
-        raise UserError(f"{project}: {state.NOT_A_PROJECT} (no {SPEC_FILE})")
-    recorded = state.load_state(project)
-    spec, _ = loader.load_spec(spec_path)
-    plan = render.render_project(spec)
-    drift = tuple(item for path in sorted(plan) for item in _drift_of(project, path, plan))
+    """Compare the project with what regenerate would produce; report, never change.
+
+    It is regenerate's own dry run, so the two can never disagree.
+    """
+    from .regenerate import regenerate
+
+    # Report a destructive change as pending drift instead of refusing to look.
+    try:
+        result = regenerate(project, dry_run=True, allow_destructive=True)
+    except RefusedChange as error:
+        return CheckResult(project_dir=project, drift=(), spec_changed=True, refused=str(error))
+    drift: list[FileDrift] = []
+    stale: list[str] = []
+    for path in result.changed_paths:
+        if path.startswith(f"{state.STATE_DIR}/"):
+            stale.append(path)
+            continue
+        before, after = result.disk.get(path), result.files.get(path)
+        kind: DriftKind = "missing" if before is None else "modified"
+        drift.append(FileDrift(path, kind, diff=unified_diff(path, before or "", after or "")))
+    for change in result.update.changes:
+        on_disk = result.disk.get(change.path)
+        lines = conflict_marker_lines(on_disk or "", generated=_generated_text(result, change.path))
+        if lines:
+            drift.append(FileDrift(change.path, "conflict", lines=lines))
     return CheckResult(
         project_dir=project,
-        drift=drift,
-        stale_baseline=_stale_baseline(recorded, plan),
-        spec_changed=_spec_changed(recorded.spec_text, spec),
-        checked=len(plan),
+        drift=tuple(drift),
+        stale_baseline=tuple(stale),
+        spec_changed=result.migration_path is not None,
+        checked=len(result.update.changes),
     )
 
 
-def _drift_of(project: Path, path: str, plan: FilePlan) -> list[FileDrift]:
-    planned = plan[path]
-    on_disk = _read_generated(project / path)
-    if on_disk is None:
-        # A create_once file is written again when missing, so its absence is drift too.
-        return [FileDrift(path, "missing")]
-    found: list[FileDrift] = []
-    if planned.ownership == "managed" and on_disk != planned.content:
-        found.append(FileDrift(path, "modified", diff=unified_diff(path, on_disk, planned.content)))
-    marker_lines = conflict_marker_lines(on_disk, generated=planned.content)
-    if marker_lines:
-        found.append(FileDrift(path, "conflict", lines=marker_lines))
-    return found
+def _generated_text(result: Any, path: str) -> str:
+    baseline = result.files.get(f"{state.BASELINE_DIR}/{path}")
+    return str(baseline or "")
 
 
 def _read_generated(path: Path) -> str | None:
@@ -281,21 +292,24 @@ def _diff_lines(text: str) -> list[str]:
     return lines
 
 
-def _stale_baseline(recorded: state.ProjectState, plan: FilePlan) -> tuple[str, ...]:
-    stale = {
-        path
-        for path, planned in plan.items()
-        if recorded.baseline.get(path) != planned.content
-        or recorded.files[path].ownership != planned.ownership
-    }
-    stale |= set(recorded.files) - set(plan)  # generated before, gone from the plan now
-    return tuple(sorted(stale))
 
 
-def _spec_changed(snapshot_text: str, spec: Spec) -> bool:
-    """Compare meaning, not text: a comment edit needs no regenerate, a new field does."""
-    try:
-        snapshot = loader.load_spec_text(snapshot_text, filename=state.SPEC_SNAPSHOT)
-    except SpecError:
-        return True  # the snapshot no longer loads (an older format): regenerate rewrites it
-    return snapshot.model_dump(mode="json") != spec.model_dump(mode="json")
+# --- spec edits that regenerate ------------------------------------------------------------
+
+
+def edit_and_regenerate(
+    project: Path, edit: Any, *, dry_run: bool, allow_destructive: bool
+) -> Any:
+    """Apply `edit(spec_text, filename) -> new text`, then regenerate with the edited spec.
+
+    The spec is written together with the regenerated files, atomically: a refused
+    or failed regenerate leaves the spec as it was too.
+    """
+    from .regenerate import regenerate
+
+    spec_path = project / SPEC_FILE
+    text = read_spec_text(spec_path)
+    edited = edit(text, str(spec_path))
+    return regenerate(
+        project, dry_run=dry_run, allow_destructive=allow_destructive, spec_text=edited
+    )

@@ -12,16 +12,25 @@ import ast
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
 from .errors import ApiforgeError
 from .model import ServiceModel, derive
-from .plan import FilePlan, PlannedFile
+from .plan import FilePlan, Ownership, PlannedFile
 from .spec import Spec
 
-# Files under these folders are written once and then belong to the user.
-CREATE_ONCE_PARTS = ("hooks",)
+MIGRATIONS_DIR = "migrations/versions"
+# The files each resource gets, so a renamed resource's files can move with it.
+RESOURCE_FILES = (
+    "src/{package}/models/{module}.py",
+    "src/{package}/schemas/{module}.py",
+    "src/{package}/repositories/{module}.py",
+    "src/{package}/routers/{module}.py",
+    "src/{package}/hooks/{module}.py",
+    "tests/test_{name}.py",
+)
 
 
 class TemplateError(ApiforgeError):
@@ -38,13 +47,28 @@ def templates_root() -> Path:
     return Path(__file__).resolve().parents[2] / "templates"
 
 
-def render_project(spec: Spec) -> FilePlan:
+def render_project(spec: Spec, *, migrations: Mapping[str, str] | None = None) -> FilePlan:
+    """Every generated file. `migrations` (path → text) are normalised with the rest
+    and planned as written-once files: a revision is never regenerated."""
     service = derive(spec)
     with tempfile.TemporaryDirectory(prefix="apiforge-render-") as scratch:
         output = Path(scratch) / "project"
         _run_copier(service, output)
+        for path, text in (migrations or {}).items():
+            (output / path).parent.mkdir(parents=True, exist_ok=True)
+            (output / path).write_text(text, encoding="utf-8")
         _normalise_python(output)
         return _collect(output, service)
+
+
+def resource_files(spec: Spec, name: str) -> list[str]:
+    """The paths of one resource's own files."""
+    service = derive(spec)
+    resource = service.resource(name)
+    return [
+        pattern.format(package=service.package, module=resource.module, name=resource.name)
+        for pattern in RESOURCE_FILES
+    ]
 
 
 def _run_copier(service: ServiceModel, output: Path) -> None:
@@ -65,8 +89,8 @@ def _normalise_python(output: Path) -> None:
     """Sort and prune imports, then format, with the generated project's own ruff config."""
     ruff = [sys.executable, "-m", "ruff"]
     steps = (
-        [*ruff, "check", "--fix-only", "--select", "I,F401,RUF022", "--quiet", "."],
-        [*ruff, "format", "--quiet", "."],
+        [*ruff, "check", "--no-cache", "--fix-only", "--select", "I,F401,RUF022", "--quiet", "."],
+        [*ruff, "format", "--no-cache", "--quiet", "."],
     )
     for step in steps:
         result = subprocess.run(step, cwd=output, capture_output=True, text=True, check=False)
@@ -87,10 +111,11 @@ def _collect(output: Path, service: ServiceModel) -> FilePlan:
     return plan
 
 
-def _ownership(relative: str, service: ServiceModel) -> str:  # type: ignore[return]
+def _ownership(relative: str, service: ServiceModel) -> Ownership:
     parts = relative.split("/")
     is_hook = parts[:3] == ["src", service.package, "hooks"] and parts[-1] != "__init__.py"
-    return "create_once" if is_hook else "managed"
+    is_revision = relative.startswith(f"{MIGRATIONS_DIR}/")
+    return "create_once" if is_hook or is_revision else "managed"
 
 
 def _check_syntax(relative: str, content: str) -> None:

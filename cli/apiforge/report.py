@@ -19,15 +19,17 @@ from rich.text import Text
 if TYPE_CHECKING:  # the CLI imports this module at start-up: keep pydantic out of it
     from .errors import ApiforgeError
     from .project import CheckResult, FileDrift, NewServiceResult
+    from .regenerate import RegenerateResult
     from .spec import Spec
 
 # What happened to a file during generation.
-Action = Literal["create", "update", "merge", "conflict", "skip", "remove", "identical"]
+Action = Literal["create", "update", "merge", "conflict", "keep", "skip", "remove", "identical"]
 ACTION_STYLES: dict[str, str] = {
     "create": "green",
     "update": "cyan",
     "merge": "blue",
     "conflict": "bold red",
+    "keep": "yellow",
     "skip": "dim",
     "remove": "magenta",
     "identical": "dim",
@@ -123,6 +125,9 @@ def print_check(console: Console, result: CheckResult) -> None:
             print_diff(console, item.diff)
     if result.stale_baseline or result.spec_changed:
         console.print(file_line("stale", "yellow", STATE_PREFIX, _stale_detail(result)))
+    if result.refused:
+        refusal = f"regenerate would refuse the spec change: {result.refused}"
+        console.print(Text(refusal, style="red"))
     console.print()
     if result.clean:
         line = Text("✓ ", style="bold green")
@@ -222,3 +227,63 @@ def print_internal_error(console: Console, error: BaseException, *, version: str
             style="dim",
         )
     )
+
+
+def print_regenerate(console: Console, result: RegenerateResult) -> None:
+    """Per file what happened (a table for a dry run), the migration, then next steps."""
+    changes = [c for c in result.update.changes if c.action != "identical" or c.changed]
+    if result.dry_run:
+        _print_change_table(console, result)
+    else:
+        for change in changes:
+            style = ACTION_STYLES.get(change.action, "")
+            console.print(file_line(change.action, style, change.path, change.detail))
+    if result.migration_path:
+        console.print()
+        verb = "would write" if result.dry_run else "wrote"
+        console.print(Text(f"Migration {verb}: {result.migration_path}", style="bold"))
+        for line in result.migration_summary:
+            console.print(Text(f"  - {line}"))
+    console.print()
+    console.print(_regenerate_summary(result))
+    print_next_steps(console, regenerate_steps(result))
+
+
+def _print_change_table(console: Console, result: RegenerateResult) -> None:
+    from rich.table import Table
+
+    table = Table(title="apiforge regenerate --dry-run: nothing was written", title_justify="left")
+    table.add_column("action")
+    table.add_column("file")
+    table.add_column("detail", style="dim")
+    for change in result.update.changes:
+        style = ACTION_STYLES.get(change.action, "")
+        table.add_row(Text(change.action, style=style), change.path, change.detail)
+    for path in result.update.removals:
+        if not any(c.path == path for c in result.update.changes):
+            table.add_row(Text("remove", style=ACTION_STYLES["remove"]), path, "moved")
+    console.print(table)
+
+
+def _regenerate_summary(result: RegenerateResult) -> Text:
+    counts: dict[str, int] = {}
+    for change in result.update.changes:
+        counts[change.action] = counts.get(change.action, 0) + 1
+    parts = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
+    prefix = "Would change" if result.dry_run else "Done"
+    style = "bold red" if result.conflicts else "bold green"
+    if not result.changed_paths:
+        return Text("Nothing to do: the project is in step with the spec.", style="bold green")
+    return Text(f"{prefix}: {parts}.", style=style)
+
+
+def regenerate_steps(result: RegenerateResult) -> list[str]:
+    steps = []
+    if result.conflicts:
+        paths = " ".join(c.path for c in result.update.conflicts)
+        steps.append(f"resolve the conflict markers (<<<<<<< / >>>>>>>) in: {paths}")
+    if result.dry_run and result.changed_paths:
+        steps.append("run the same command without --dry-run to apply it")
+    elif result.migration_path:
+        steps.append("alembic upgrade head")
+    return steps

@@ -246,7 +246,7 @@ def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
             ' + datetime.timedelta(minutes=n)).isoformat().replace("+00:00", "Z")'
         )
     if kind == "uuid":
-        return f'f"00000000-0000-4000-8000-{{n:012d}}"'
+        return 'f"00000000-0000-4000-8000-{n:012d}"'
     if kind == "json":
         return '{"sample": n, "tags": ["a", "b"]}'
     if kind == "enum":

@@ -1,0 +1,522 @@
+"""Migrations from the spec diff: one new Alembic revision per data-model change.
+
+`plan_migration` compares the previous spec snapshot with the new spec (see
+`migration_ops`), refuses what it cannot do safely, and renders a complete,
+deterministic revision module: `upgrade()` applies the changes, `downgrade()`
+applies the diff of the reversed matching. Column changes go through
+`op.batch_alter_table`, so SQLite rebuilds the table and other databases alter it.
+The module is pure: it renders text and never touches the disk or a database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .errors import RefusedChange
+from .escape import python_docstring
+from .migration_ops import (
+    Alter,
+    Changes,
+    Column,
+    Fill,
+    ForeignKey,
+    Index,
+    Matching,
+    Table,
+    TableDiff,
+    describe,
+    diff,
+    fill_for,
+    human_type,
+    match,
+    may_lose_data,
+    postgresql_using,
+    py_literal,
+    slug,
+)
+from .spec import Spec
+
+LINE_LENGTH = 100  # the generated project's ruff line length
+
+
+@dataclass(frozen=True)
+class Migration:
+    revision: str  # "0002"
+    filename: str  # "0002_add_books_subtitle.py", for migrations/versions/
+    content: str  # the revision module
+    summary: list[str]  # one line per change, for the report
+    destructive: list[str]  # the changes that lose data (allowed, or it would refuse)
+
+
+def plan_migration(
+    old: Spec | None, new: Spec, *, previous: str | None, number: int, allow_destructive: bool
+) -> Migration | None:
+    """The revision that takes a database from `old` to `new`; None if no table changes.
+
+    Raises RefusedChange for changes no migration can make safely, and for ones that
+    destroy data unless `allow_destructive`.
+    """
+    matching = match(old, new)
+    changes = diff(matching)
+    if changes.empty:
+        return None
+    problems = [*_unsupported(matching), *_unfillable(changes)]
+    retyped = {p.new.name for p in matching.pairs if p.old.id_type != p.new.id_type}
+    destructive = list(_destructive(changes, retyped))
+    if problems or (destructive and not allow_destructive):
+        raise RefusedChange(_refusal(problems, destructive, allow_destructive, _hints(changes)))
+    revision = f"{number:04d}"
+    summary = list(describe(changes))
+    title = new.service.display_title if old is None else None
+    content = _module(
+        revision,
+        previous,
+        new.service.package_name,
+        summary,
+        title,
+        changes,
+        diff(matching.reversed()),
+    )
+    return Migration(revision, f"{revision}_{slug(changes)}.py", content, summary, destructive)
+
+
+# --- refusals -----------------------------------------------------------------------
+
+
+def _unsupported(matching: Matching) -> Iterator[str]:
+    for pair in matching.pairs:
+        if pair.old.id_type != pair.new.id_type:
+            old, new = pair.old.id_type, pair.new.id_type
+            yield (
+                f"resource {pair.new.resource}: changing `id` from {old} to {new} is not "
+                f"supported: every id in {pair.new.name}, and every reference to it, would "
+                f"have to be converted; keep `id: {old}`, or add a new resource with "
+                f"`id: {new}` and move the rows over yourself"
+            )
+    taken = {t.name: t for t in matching.old}
+    moved = {p.old.name for p in matching.pairs if p.old.name != p.new.name}
+    for table in matching.new:
+        holder = taken.get(table.name)
+        if holder is not None and (table in matching.created or holder.name in moved):
+            yield (
+                f"resource {table.resource} needs table {table.name}, which resource "
+                f"{holder.resource} holds until this migration removes or renames it; "
+                f"make the two changes in separate regenerates"
+            )
+
+
+def _unfillable(changes: Changes) -> Iterator[str]:
+    for d in changes.altered:
+        for column in d.added:
+            if column.nullable or fill_for(column, placeholder=False):
+                continue
+            where = f"field {column.field} of resource {d.new.resource}"
+            if column.kind == "ref":
+                yield (
+                    f"{where} is a new required ref: the rows already in {d.new.name} have "
+                    "nothing to refer to; add it with `required: false`, fill it in, then "
+                    "make it required in a later change"
+                )
+            else:
+                yield (
+                    f"{where} is new and required but has no default: the rows already in "
+                    f"{d.new.name} would have no value for it; give it a `default` (existing "
+                    "rows get that value) or make it `required: false`"
+                )
+
+
+def _destructive(changes: Changes, retyped: set[str]) -> Iterator[str]:
+    """What loses data; id conversions (of `retyped` tables) are refused on their own."""
+    for table in changes.dropped:
+        yield f"drop table {table.name} and every row in it"
+    for d in changes.altered:
+        for column in d.dropped:
+            yield f"drop column {d.old.name}.{column.name} and its values"
+        follows_id = {fk.column for fk in d.new.foreign_keys if fk.target in retyped}
+        for a in d.altered:
+            if a.new.name == "id" or a.new.name in follows_id:
+                continue
+            if a.type_changed and may_lose_data(a.old.type, a.new.type):
+                yield (
+                    f"change {d.new.name}.{a.new.name} from {human_type(a.old.type)} to "
+                    f"{human_type(a.new.type)} (some values may not fit or convert)"
+                )
+
+
+def _hints(changes: Changes) -> Iterator[str]:
+    """Suggest `renamed_from` where a drop and an add look like one rename."""
+    for table in changes.created:
+        fields = {c.name for c in table.columns if c.field}
+        alike = [
+            t
+            for t in changes.dropped
+            if 2 * len(fields & {c.name for c in t.columns}) >= len(fields)
+        ]
+        if len(alike) == 1:
+            yield (
+                f"if resource {table.resource} is resource {alike[0].resource} renamed, add "
+                f"`renamed_from: {alike[0].resource}` to it to keep the rows"
+            )
+    for d in changes.altered:
+        for column in d.added:
+            lost = [c.field for c in d.dropped if c.field and c.kind == column.kind]
+            if column.field and len(lost) == 1:
+                yield (
+                    f"if field {column.field} of resource {d.new.resource} is field "
+                    f"{lost[0]} renamed, add `renamed_from: {lost[0]}` to it to keep the "
+                    "values"
+                )
+
+
+def _refusal(
+    problems: list[str], destructive: list[str], allowed: bool, hints: Iterator[str]
+) -> str:
+    lines = []
+    if problems:
+        lines.append("No migration can make this spec change safely:")
+        lines += [f"  - {problem}" for problem in problems]
+    if destructive and not allowed:
+        lines.append("This spec change would destroy data:")
+        lines += [f"  - {change}" for change in destructive]
+        if problems:
+            lines.append("Fix the spec first; the data loss then needs --allow-destructive.")
+        else:
+            lines.append(
+                "Nothing was written. To go ahead, back up the database and re-run "
+                "with --allow-destructive; or change the spec back."
+            )
+    lines += [f"Hint: {hint}" for hint in hints]
+    return "\n".join(lines)
+
+
+# --- code layout (the shapes `ruff format` gives, so its check passes) --------------
+
+
+@dataclass(frozen=True)
+class Call:
+    func: str  # may carry a keyword: `name=op.f`
+    args: tuple[Expr, ...] = ()
+    explode: bool = False  # one argument per line even when it fits (a magic comma)
+
+    def __str__(self) -> str:
+        return f"{self.func}({', '.join(map(str, self.args))})"
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A method chain (`t.update().where(...).values(...)`), split one call per line."""
+
+    parts: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "".join(self.parts)
+
+
+Expr = str | Call | Chain
+
+
+def layout(expr: Expr, indent: int, suffix: str = "") -> list[str]:
+    pad, inner = " " * indent, " " * (indent + 4)
+    one = f"{pad}{expr}{suffix}"
+    exploded = isinstance(expr, Call) and expr.explode
+    if isinstance(expr, str) or (len(one) <= LINE_LENGTH and not exploded):
+        return [one]
+    if isinstance(expr, Chain):
+        return [pad + part for part in expr.parts[:-1]] + [pad + expr.parts[-1] + suffix]
+    joined = ", ".join(map(str, expr.args))
+    if not expr.explode and len(inner + joined) <= LINE_LENGTH:
+        body = [inner + joined]
+    elif len(expr.args) == 1 and not expr.explode:
+        body = layout(expr.args[0], indent + 4)
+    else:
+        body = [line for arg in expr.args for line in layout(arg, indent + 4, ",")]
+    return [f"{pad}{expr.func}(", *body, f"{pad}){suffix}"]
+
+
+def q(name: str) -> str:
+    return py_literal(name)
+
+
+def names(*columns: str) -> str:
+    return f"[{', '.join(map(q, columns))}]"
+
+
+# --- the revision module ------------------------------------------------------------
+
+
+def _module(
+    revision: str,
+    previous: str | None,
+    package: str,
+    summary: list[str],
+    title: str | None,
+    upgrade: Changes,
+    downgrade: Changes,
+) -> str:
+    if title is not None:
+        headline = f"Create the tables of {python_docstring(title)}."
+    else:
+        items = "".join(f"\n- {python_docstring(line)}" for line in summary)
+        headline = f"Bring the database in line with the spec:\n{items}"
+    up, down = _steps(upgrade, reverse=False), _steps(downgrade, reverse=True)
+    helpers = _RENAME_PRIMARY_KEY if upgrade.renamed else ""
+    code = "\n".join(up + down) + helpers
+    stdlib = [f"import {m}" for m in ("datetime", "decimal", "uuid") if _uses(m, code)]
+    groups = [
+        [*stdlib, "from collections.abc import Sequence"],
+        ["import sqlalchemy as sa"] * _uses("sa", code) + ["from alembic import op"],
+        [f"from {package}.database import UTCDateTime"] * ("UTCDateTime()" in code),
+    ]
+    return _MODULE.format(
+        headline=headline,
+        revision=revision,
+        revises=f"Revises: {previous or ''}".rstrip(),
+        imports="\n\n".join("\n".join(group) for group in groups if group),
+        revision_literal=q(revision),
+        down_revision=q(previous) if previous is not None else "None",
+        upgrade="\n".join(up or ["    pass"]),
+        downgrade="\n".join(down or ["    pass"]),
+        helpers=helpers,
+    )
+
+
+def _uses(module: str, code: str) -> bool:
+    return re.search(rf"\b{module}\.", code) is not None
+
+
+_MODULE = '''"""{headline}
+
+Revision ID: {revision}
+{revises}
+"""
+
+{imports}
+
+revision: str = {revision_literal}
+down_revision: str | None = {down_revision}
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+{helpers}'''
+
+_RENAME_PRIMARY_KEY = '''
+
+def rename_primary_key(old_table: str, table: str) -> None:
+    """Give a renamed table's primary key the name the naming convention expects.
+
+    MySQL and MariaDB always call a primary key PRIMARY: nothing to do there.
+    """
+    dialect = op.get_context().dialect.name
+    if dialect == "postgresql":
+        op.execute(f'ALTER TABLE "{table}" RENAME CONSTRAINT "pk_{old_table}" TO "pk_{table}"')
+        op.execute(f'ALTER SEQUENCE IF EXISTS "{old_table}_id_seq" RENAME TO "{table}_id_seq"')
+    elif dialect == "sqlite":  # the name is part of the table's definition: rebuild it
+        with op.batch_alter_table(table, recreate="always") as batch_op:
+            batch_op.drop_constraint(f"pk_{old_table}", type_="primary")
+            batch_op.create_primary_key(f"pk_{table}", ["id"])
+'''
+
+
+def _steps(changes: Changes, *, reverse: bool) -> list[str]:
+    lines: list[str] = []
+    for old, new in changes.renamed:
+        lines += layout(Call("op.rename_table", (q(old.name), q(new.name))), 4)
+        lines += layout(Call("rename_primary_key", (q(old.name), q(new.name))), 4)
+    for table in changes.created:
+        if reverse:
+            lines.append("    # Recreated empty: upgrade() dropped this table and its rows.")
+        lines += _create_table(table)
+    for d in changes.altered:
+        lines += _alter_table(d, reverse=reverse)
+    for table in changes.dropped:
+        if not reverse:
+            lines.append(f"    # Deletes every row of {table.name}.")
+        lines += layout(Call("op.drop_table", (q(table.name),)), 4)
+    return lines
+
+
+def _create_table(table: Table) -> list[str]:
+    columns: list[Expr] = [
+        Call("sa.Column", (q(c.name), c.type, f"nullable={c.nullable}")) for c in table.columns
+    ]
+    fks: list[Expr] = [
+        Call(
+            "sa.ForeignKeyConstraint",
+            (
+                names(fk.column),
+                names(f"{fk.target}.id"),
+                _named(table.fk_name(fk)),
+                f"ondelete={q(fk.ondelete)}",
+            ),
+            explode=True,  # as alembic's autogenerate writes it
+        )
+        for fk in table.foreign_keys
+    ]
+    pk = Call("sa.PrimaryKeyConstraint", (q("id"), _named(table.pk_name)))
+    uniques: list[Expr] = [
+        Call("sa.UniqueConstraint", (q(i.column), _named(table.index_name(i))))
+        for i in table.indexes
+        if i.unique
+    ]
+    lines = layout(Call("op.create_table", (q(table.name), *columns, *fks, pk, *uniques), True), 4)
+    for index in table.indexes:
+        if not index.unique:
+            name = Call("op.f", (q(table.index_name(index)),))
+            lines += layout(Call("op.create_index", (name, q(table.name), names(index.column))), 4)
+    return lines
+
+
+def _named(name: str) -> Call:
+    return Call("name=op.f", (q(name),))
+
+
+def _alter_table(d: TableDiff, *, reverse: bool) -> list[str]:
+    """Up to three batches: renames, the changes, then NOT NULL once rows are filled."""
+    first: list[Expr] = [_drop_fk(name) for name, _ in d.dropped_fks]
+    main: list[Expr] = []
+    if d.renamed:  # on their own, so SQLite's rebuild has the new names before indexes use them
+        first += [_alter(c.name, c, f"new_column_name={q(name)}") for c, name in d.renamed]
+    else:
+        main, first = first, []
+    fills: list[tuple[Column, Fill]] = []
+    finish: list[Expr] = []
+    main += [_drop_index(name, index) for name, index in d.early_index_drops]
+    main += [Call("batch_op.drop_column", (q(c.name),)) for c in d.dropped]
+    for column in d.added:
+        main += _add_column(column, fills, finish, reverse=reverse)
+    for a in d.altered:
+        main += _alter_column(d.new.name, a, fills, finish, reverse=reverse)
+    main += [_create_index(name, index) for name, index in d.created_indexes]
+    main += [_drop_index(name, index) for name, index in d.late_index_drops]
+    main += [_create_fk(name, fk) for name, fk in d.created_fks]
+    lines = _batch(d.new.name, first) + _batch(d.new.name, main)
+    if fills:  # UPDATE with bound values: each database gets them in its own format
+        variable = f"{d.new.name}_table"
+        columns = (Call("sa.column", (q(c.name), c.type)) for c, _ in fills)
+        lines += layout(Call(f"{variable} = sa.table", (q(d.new.name), *columns)), 4)
+        for column, fill in fills:
+            if fill.placeholder:
+                lines.append(f"    # {column.name} has no default: a placeholder fills its NULLs.")
+            lines += layout(Call("op.execute", (_update(variable, column.name, fill.value),)), 4)
+    return lines + _batch(d.new.name, finish)
+
+
+def _batch(table: str, statements: list[Expr]) -> list[str]:
+    if not statements:
+        return []
+    lines = [f"    with op.batch_alter_table({q(table)}) as batch_op:"]
+    for statement in statements:
+        lines += layout(statement, 8)
+    return lines
+
+
+def _add_column(
+    column: Column, fills: list[tuple[Column, Fill]], finish: list[Expr], *, reverse: bool
+) -> list[Expr]:
+    fill = None if column.nullable else fill_for(column, placeholder=reverse)
+    nullable = column.nullable or fill is None  # no fill: a required ref, in a downgrade
+    notes: list[Expr] = []
+    if reverse and column.kind != "timestamp":
+        how = " (a placeholder fills it)" if fill and fill.placeholder else ""
+        how = ", and nullable: its parents are unknown" if nullable != column.nullable else how
+        notes.append(f"# {column.name} comes back empty{how}.")
+    extra: list[str] = []
+    if fill is not None and fill.server_default is not None:
+        extra.append(f"server_default={fill.server_default}")
+        finish.append(_alter(column.name, column, "server_default=None"))
+    elif fill is not None:
+        nullable = True  # filled by an UPDATE, then made NOT NULL
+        fills.append((column, fill))
+        finish.append(_alter(column.name, column, "nullable=False", existing_nullable=True))
+    new = Call("sa.Column", (q(column.name), column.type, f"nullable={nullable}", *extra))
+    return [*notes, Call("batch_op.add_column", (new,))]
+
+
+def _alter_column(
+    table: str, a: Alter, fills: list[tuple[Column, Fill]], finish: list[Expr], *, reverse: bool
+) -> list[Expr]:
+    changes = [f"type_={a.new.type}"] if a.type_changed else []
+    using = postgresql_using(a.new.name, a.old.type, a.new.type) if a.type_changed else None
+    notes: list[Expr] = []
+    tightened = a.old.nullable and not a.new.nullable
+    fill = fill_for(a.new, placeholder=reverse) if tightened else None
+    if fill is not None:  # rows holding NULL get the default first
+        fills.append((a.new, fill))
+        finish.append(_alter(a.new.name, a.new, "nullable=False", existing_nullable=True))
+    elif a.old.nullable != a.new.nullable:
+        changes.append(f"nullable={a.new.nullable}")
+        if tightened:
+            notes.append(f"# Fails while rows hold NULL in {table}.{a.new.name}: fill them first.")
+    if not changes:
+        return notes
+    return [*notes, _alter(a.new.name, a.old, *changes, using=using)]
+
+
+def _alter(
+    name: str,
+    existing: Column,
+    *changes: str,
+    existing_nullable: bool | None = None,
+    using: str | None = None,
+) -> Call:
+    nullable = existing.nullable if existing_nullable is None else existing_nullable
+    args: list[Expr] = [
+        q(name),
+        *changes,
+        f"existing_type={existing.type}",
+        f"existing_nullable={nullable}",
+    ]
+    if using is not None:
+        args.append(f"postgresql_using={py_literal(using)}")
+    return Call("batch_op.alter_column", tuple(args))
+
+
+def _update(variable: str, column: str, value: str) -> Chain:
+    return Chain(
+        (
+            f"{variable}.update()",
+            f".where({variable}.c[{q(column)}].is_(None))",
+            f".values({{{q(column)}: {value}}})",
+        )
+    )
+
+
+def _f(name: str) -> Call:
+    return Call("batch_op.f", (q(name),))
+
+
+def _drop_fk(name: str) -> Call:
+    return Call("batch_op.drop_constraint", (_f(name), 'type_="foreignkey"'))
+
+
+def _drop_index(name: str, index: Index) -> Call:
+    if index.unique:
+        return Call("batch_op.drop_constraint", (_f(name), 'type_="unique"'))
+    return Call("batch_op.drop_index", (_f(name),))
+
+
+def _create_index(name: str, index: Index) -> Call:
+    function = "create_unique_constraint" if index.unique else "create_index"
+    return Call(f"batch_op.{function}", (_f(name), names(index.column)))
+
+
+def _create_fk(name: str, fk: ForeignKey) -> Call:
+    return Call(
+        "batch_op.create_foreign_key",
+        (
+            _f(name),
+            q(fk.target),
+            names(fk.column),
+            names("id"),
+            f"ondelete={q(fk.ondelete)}",
+        ),
+    )
