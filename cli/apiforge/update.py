@@ -68,9 +68,13 @@ def plan_update(
         move = moves.get(path)
         base, yours = baseline.get(path), disk.get(path)
         if move is not None and yours is None and base is None:
-            base, yours = _carried(move, baseline.get(move.old_path), disk.get(move.old_path))
-            if disk.get(move.old_path) is not None:
+            old_base, old_yours = baseline.get(move.old_path), disk.get(move.old_path)
+            if old_yours is not None:
                 removals.add(move.old_path)
+            if old_yours is None:  # deleted by the user: stays deleted under the new name
+                base = old_base
+            elif old_yours != old_base:  # edited: the user's version travels along
+                base, yours = _carried(move, old_base, old_yours)
         decide = create_once if planned.ownership == "create_once" else merge_file
         outcome = decide(base, yours, planned.content)
         changes.append(_change(path, outcome, disk.get(path), move))
