@@ -6,6 +6,7 @@ what each combination of base / yours / generated means for the file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,7 +102,7 @@ def _merge_text(
 
 
 def _insertion_beside_change(
-    base: list[str], yours: list[str], generated: list[str]
+    base: Sequence[str], yours: Sequence[str], generated: Sequence[str]
 ) -> list[str] | None:
     """Resolve the one kind of diff3 conflict that loses nothing when resolved: one side
     only added lines right before or after the region the other side changed (a custom
@@ -119,8 +120,8 @@ def _insertion_beside_change(
     return None
 
 
-def _conflict_block(yours: list[str], generated: list[str]) -> list[str]:
-    def ended(lines: list[str]) -> list[str]:
+def _conflict_block(yours: Sequence[str], generated: Sequence[str]) -> list[str]:
+    def ended(lines: Sequence[str]) -> list[str]:
         return (
             [*lines[:-1], lines[-1] if lines[-1].endswith("\n") else lines[-1] + "\n"]
             if lines

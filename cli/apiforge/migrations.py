@@ -96,10 +96,10 @@ def _unsupported(matching: Matching) -> Iterator[str]:
                 f"`id: {new}` and move the rows over yourself"
             )
     taken = {t.name: t for t in matching.old}
-    moved = {p.old.name for p in matching.pairs if p.old.name != p.new.name}
-    for table in matching.new:
+    was = {p.new.resource: p.old.resource for p in matching.pairs}
+    for table in matching.new:  # a table name may pass on only in a later migration
         holder = taken.get(table.name)
-        if holder is not None and (table in matching.created or holder.name in moved):
+        if holder is not None and was.get(table.resource) != holder.resource:
             yield (
                 f"resource {table.resource} needs table {table.name}, which resource "
                 f"{holder.resource} holds until this migration removes or renames it; "

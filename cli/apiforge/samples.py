@@ -10,17 +10,14 @@ from __future__ import annotations
 import random
 import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+# The standard library's regex parser (the deprecated `sre_parse` before 3.11).
+from re import _constants as sre_constants  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from .errors import UserError
 from .spec import LIST_TYPES, FieldSpec
-
-try:  # Python 3.11 keeps the parser in re._parser; sre_parse is its deprecated alias.
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
 
 _CATEGORY_CHARS = {
     "CATEGORY_DIGIT": "0123456789",
@@ -46,7 +43,9 @@ def pattern_expression(pattern: str, *, min_length: int | None, max_length: int 
         skeleton = _generate(sre_parse.parse(pattern), rng)
         if not _fits(compiled, skeleton, min_length, max_length):
             continue
-        for start, width, alphabet in _runs(skeleton):
+        # Besides the runs inside the skeleton, try a counter appended to it: a pattern
+        # that only constrains the start (`^[A-Z]`) accepts that.
+        for start, width, alphabet in [*_runs(skeleton), (len(skeleton), 6, ALPHABETS[0])]:
             prefix, suffix = skeleton[:start], skeleton[start + width :]
             values = [prefix + encode(n, width, alphabet) + suffix for n in range(1, 3000)]
             if all(_fits(compiled, value, min_length, max_length) for value in values):

@@ -150,8 +150,10 @@ def test_a_year_of_spec_changes_keeps_edits_and_rows(shop: Project, database_url
     cli("add-resource", "review", "body:text", "stars:int:filter", "product:ref:product",
         "--project", str(root))  # fmt: skip
     life.upgrade_and_check()
-    life.sql("INSERT INTO reviews (body, stars, product_id, created_at, updated_at) "
-             "VALUES ('Boils fast', 5, 1, '2024-02-01 10:00:00', '2024-02-01 10:00:00')")  # fmt: skip
+    life.sql(
+        "INSERT INTO reviews (body, stars, product_id, created_at, updated_at) "
+        "VALUES ('Boils fast', 5, 1, '2024-02-01 10:00:00', '2024-02-01 10:00:00')"
+    )
 
     # v4: the resource is renamed; its rows move with the table.
     cli("rename-resource", "review", "opinion", "--project", str(root))

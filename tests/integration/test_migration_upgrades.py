@@ -1,0 +1,296 @@
+"""Migrations on real databases: rows written under one spec survive every later spec.
+
+A spec goes v1 → v2 → v3. Each version's project is rendered with `render_project`
+and given the migrations `plan_migration` writes; the database (SQLite, and
+PostgreSQL and MariaDB when reachable) is upgraded with `alembic upgrade head`,
+holds rows inserted with plain SQL, and after every upgrade must still hold them,
+under their new names; `alembic check` must find nothing to do; and
+`alembic downgrade -1` followed by `alembic upgrade head` must work.
+
+v2: add fields with defaults (a string, an enum, a JSON list), add an optional
+field, rename a field (`renamed_from`), lengthen a string, add a unique constraint
+and an index. v3: rename a resource and its ref field (`renamed_from`), add a
+resource that refers to an existing one, drop a column (`allow_destructive`), make
+an optional text field required with a default, shrink an enum.
+
+The generated projects run from the shared venv of their dependencies (see
+conftest.py) through a light overlay venv; `alembic.ini` puts `src/` on the path,
+so the project itself needs no install.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apiforge.loader import load_spec_text
+from apiforge.migrations import Migration, plan_migration
+from apiforge.render import render_project
+
+from .conftest import TIMEOUT_CHECK, CommandResult, SharedVenv, clean_environ, make_overlay, run
+
+pytestmark = pytest.mark.integration
+
+V1 = """
+author:
+  fields:
+    name: {type: str, max_length: 100}
+    email: {type: email, unique: true}
+book:
+  fields:
+    title: {type: str, max_length: 100}
+    blurb: {type: text, required: false}
+    pages: {type: int, required: false}
+    status: {type: enum, values: [draft, published, withdrawn], default: draft}
+    author: {type: ref, to: author, on_delete: cascade}
+"""
+V2 = """
+author:
+  fields:
+    name: {type: str, max_length: 100, index: true}
+    email: {type: email, unique: true}
+    country: {type: str, max_length: 2, default: NZ}
+book:
+  fields:
+    title: {type: str, max_length: 300}
+    summary: {type: text, required: false, renamed_from: blurb}
+    pages: {type: int, required: false}
+    isbn: {type: str, max_length: 13, required: false, unique: true}
+    status: {type: enum, values: [draft, published, withdrawn], default: draft}
+    notes: {type: "list[str]", default: []}
+    author: {type: ref, to: author, on_delete: cascade}
+"""
+V3 = """
+writer:
+  renamed_from: author
+  fields:
+    name: {type: str, max_length: 100, index: true}
+    email: {type: email, unique: true}
+    country: {type: str, max_length: 2, default: NZ}
+book:
+  fields:
+    title: {type: str, max_length: 300}
+    summary: {type: text, default: n/a, renamed_from: blurb}
+    isbn: {type: str, max_length: 13, required: false, unique: true}
+    status: {type: enum, values: [draft, live], default: draft}
+    notes: {type: "list[str]", default: []}
+    writer: {type: ref, to: writer, on_delete: cascade, renamed_from: author}
+review:
+  timestamps: false
+  fields:
+    book: {type: ref, to: book, on_delete: cascade}
+    stars: {type: int, ge: 1, le: 5}
+"""
+STAMP = "'2024-01-01 00:00:00'"
+
+
+@dataclass(frozen=True)
+class Version:
+    files: dict[str, str]  # the rendered project, migrations aside
+    migration: Migration
+
+
+@pytest.fixture(scope="session")
+def versions() -> list[Version]:
+    specs = [
+        load_spec_text(
+            "apiforge: 1\nservice: {name: shelf}\nresources:" + textwrap.indent(text, "  "),
+            filename=f"{name}.yaml",
+        )
+        for name, text in (("v1", V1), ("v2", V2), ("v3", V3))
+    ]
+    result: list[Version] = []
+    for number, spec in enumerate(specs, start=1):
+        migration = plan_migration(
+            specs[number - 2] if number > 1 else None,
+            spec,
+            previous=result[-1].migration.revision if result else None,
+            number=number,
+            allow_destructive=number == 3,  # v3 drops books.pages
+        )
+        assert migration is not None
+        files = {
+            path: planned.content
+            for path, planned in render_project(spec).items()
+            if not path.startswith("migrations/versions/")
+        }
+        result.append(Version(files, migration))
+    return result
+
+
+@pytest.fixture(scope="session")
+def overlay(shared_venv: SharedVenv, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A light venv over the shared one: the generated project's dependencies, no project."""
+    path = tmp_path_factory.mktemp("venv-migrations")
+    try:
+        make_overlay(shared_venv, path)
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return path
+
+
+@dataclass
+class Database:
+    """A generated project at some version, and the database it migrates."""
+
+    root: Path
+    venv: Path
+    url: str
+
+    def write(self, version: Version, migrations: Sequence[Migration]) -> None:
+        for name in ("src", "tests"):  # files of renamed resources must not linger
+            shutil.rmtree(self.root / name, ignore_errors=True)
+        for path, content in version.files.items():
+            (self.root / path).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / path).write_text(content, encoding="utf-8")
+        folder = self.root / "migrations/versions"
+        folder.mkdir(exist_ok=True)
+        for migration in migrations:
+            (folder / migration.filename).write_text(migration.content, encoding="utf-8")
+
+    def run(self, *argv: str) -> CommandResult:
+        env = clean_environ()
+        env["VIRTUAL_ENV"] = str(self.venv)
+        env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        env["DATABASE_URL"] = self.url
+        return run(argv, cwd=self.root, env=env, timeout=TIMEOUT_CHECK)
+
+    def alembic(self, *args: str) -> str:
+        result = self.run("alembic", *args)
+        if not result.ok:
+            pytest.fail(result.report(f"alembic {' '.join(args)}"), pytrace=False)
+        return result.stdout + result.stderr
+
+    def check(self, when: str) -> None:
+        output = self.alembic("check")
+        assert "No new upgrade operations detected" in output, f"{when}:\n{output}"
+
+    def sql(self, *statements: str) -> list[list[tuple[Any, ...]]]:
+        """Run statements in one transaction; the rows of those that return some."""
+        result = self.run("python", "-c", SQL_RUNNER, json.dumps(statements))
+        if not result.ok:
+            pytest.fail(result.report(f"running SQL {statements}"), pytrace=False)
+        found = json.loads(result.stdout.strip().splitlines()[-1])
+        return [[tuple(_decoded(value) for value in row) for row in rows] for rows in found]
+
+    def tables(self, *statements: str, **columns: str) -> dict[str, list[tuple[Any, ...]]]:
+        """Run `statements`, then read `columns` of each table (by id), in one process."""
+        selects = [f"SELECT {names} FROM {table} ORDER BY id" for table, names in columns.items()]
+        found = self.sql(*statements, *selects)
+        return dict(zip(columns, found[-len(selects) :], strict=True))
+
+
+def _decoded(value: Any) -> Any:
+    """JSON columns come back as text from some drivers: decode them."""
+    return json.loads(value) if isinstance(value, str) and value.startswith("[") else value
+
+
+SQL_RUNNER = """
+import asyncio, json, os, sys
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+async def main():
+    engine = create_async_engine(os.environ["DATABASE_URL"])
+    results = []
+    async with engine.begin() as connection:
+        for statement in json.loads(sys.argv[1]):
+            result = await connection.execute(sa.text(statement))
+            if result.returns_rows:
+                results.append([list(row) for row in result])
+    await engine.dispose()
+    print(json.dumps(results, default=str))
+
+asyncio.run(main())
+"""
+
+
+def test_upgrades_keep_the_rows(
+    versions: list[Version], overlay: Path, database_url: str, tmp_path: Path
+) -> None:
+    db = Database(tmp_path / "shelf", overlay, database_url)
+    v1, v2, v3 = versions
+    assert [v.migration.filename for v in versions] == [
+        "0001_create_authors_books.py",
+        "0002_add_authors_country_and_more.py",
+        "0003_rename_authors_to_writers_and_more.py",
+    ]
+
+    db.write(v1, [v1.migration])
+    db.alembic("upgrade", "head")
+    db.check("after v1")
+    db.sql(
+        "INSERT INTO authors (name, email, created_at, updated_at) VALUES "
+        f"('Ann', 'ann@example.org', {STAMP}, {STAMP}), "
+        f"('Bob', 'bob@example.org', {STAMP}, {STAMP})",
+        "INSERT INTO books (title, blurb, pages, status, author_id, created_at, updated_at) VALUES "
+        f"('Dune', 'Sand', 412, 'published', 1, {STAMP}, {STAMP}), "
+        f"('Emma', NULL, NULL, 'withdrawn', 2, {STAMP}, {STAMP})",
+    )
+
+    # v2: new columns filled with their defaults, blurb renamed to summary.
+    db.write(v2, [v1.migration, v2.migration])
+    expected = {
+        "authors": [(1, "Ann", "ann@example.org", "NZ"), (2, "Bob", "bob@example.org", "NZ")],
+        "books": [
+            (1, "Dune", "Sand", 412, "published", 1, None, []),
+            (2, "Emma", None, None, "withdrawn", 2, None, []),
+        ],
+    }
+    v2_columns = {
+        "authors": "id, name, email, country",
+        "books": "id, title, summary, pages, status, author_id, isbn, notes",
+    }
+    db.alembic("upgrade", "head")
+    db.check("after v2")
+    assert db.tables(**v2_columns) == expected
+    db.alembic("downgrade", "-1")
+    assert db.tables(books="id, blurb") == {"books": [(1, "Sand"), (2, None)]}
+    db.alembic("upgrade", "head")
+    assert db.tables(**v2_columns) == expected
+    db.sql(
+        "INSERT INTO books (title, summary, isbn, status, notes, author_id, created_at, "
+        f"updated_at) VALUES ('Kim', NULL, '9780141182537', 'published', '[]', 1, {STAMP}, "
+        f"{STAMP})",
+        # v3's enum is [draft, live]: move the data over first, as a user would.
+        "UPDATE books SET status = 'live' WHERE status = 'published'",
+        "UPDATE books SET status = 'draft' WHERE status = 'withdrawn'",
+    )
+
+    # v3: authors renamed to writers (author_id to writer_id), pages dropped, NULL
+    # summaries filled with the new default, a new table referring to books.
+    db.write(v3, [v1.migration, v2.migration, v3.migration])
+    expected = {
+        "writers": [(1, "Ann", "ann@example.org", "NZ"), (2, "Bob", "bob@example.org", "NZ")],
+        "books": [
+            (1, "Dune", "Sand", "live", 1, None),
+            (2, "Emma", "n/a", "draft", 2, None),
+            (3, "Kim", "n/a", "live", 1, "9780141182537"),
+        ],
+        "reviews": [(1, 3, 5)],
+    }
+    v3_columns = {
+        "writers": "id, name, email, country",
+        "books": "id, title, summary, status, writer_id, isbn",
+        "reviews": "id, book_id, stars",
+    }
+    add_review = "INSERT INTO reviews (book_id, stars) VALUES (3, 5)"
+    db.alembic("upgrade", "head")
+    db.check("after v3")
+    assert db.tables(add_review, **v3_columns) == expected
+    db.alembic("downgrade", "-1")  # back to v2's names; pages comes back empty
+    assert db.tables(authors="id, name", books="id, author_id, pages") == {
+        "authors": [(1, "Ann"), (2, "Bob")],
+        "books": [(1, 1, None), (2, 2, None), (3, 1, None)],
+    }
+    db.alembic("upgrade", "head")
+    assert db.tables(add_review, **v3_columns) == expected  # reviews came back empty
+    db.check("after v3, downgraded and upgraded again")

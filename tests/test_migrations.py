@@ -1,0 +1,1078 @@
+"""Migrations from the spec diff: `plan_migration(old, new)` as text, without a database.
+
+Each test plans a migration between two small inline specs and checks the operations
+it writes (as Alembic calls, in order), what it summarises, what it calls
+destructive, and what it refuses and why. The last tests check that every module
+these scenarios produce compiles and passes the generated project's `ruff check`
+and `ruff format --check`. Real databases run these migrations in
+`tests/integration/test_migration_upgrades.py`.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+import types
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment
+
+from apiforge.errors import RefusedChange
+from apiforge.escape import FILTERS
+from apiforge.loader import load_spec_text
+from apiforge.migration_ops import may_lose_data, postgresql_using, py_literal
+from apiforge.migrations import Migration, plan_migration
+from apiforge.spec import Spec
+
+REPO = Path(__file__).resolve().parents[1]
+
+LIBRARY = """
+author:
+  fields:
+    name: {type: str, max_length: 100, sort: true}
+    email: {type: email, unique: true}
+book:
+  fields:
+    title: {type: str, max_length: 200}
+    blurb: {type: text, required: false}
+    author: {type: ref, to: author, on_delete: cascade}
+"""
+
+
+def spec(resources: str) -> Spec:
+    """A spec of service `shop` whose `resources:` block is `resources`."""
+    body = textwrap.indent(textwrap.dedent(resources).strip("\n"), "  ")
+    return load_spec_text(
+        f"apiforge: 1\nservice: {{name: shop}}\nresources:\n{body}\n", filename="apiforge.yaml"
+    )
+
+
+def edit(resources: str, *replacements: tuple[str, str]) -> str:
+    """`resources` with each (old, new) text replaced; each old text must be there."""
+    for old, new in replacements:
+        assert old in resources, old
+        resources = resources.replace(old, new)
+    return resources
+
+
+def plan(old: str | None, new: str, *, allow_destructive: bool = False) -> Migration:
+    migration = plan_migration(
+        spec(old) if old is not None else None,
+        spec(new),
+        previous=None if old is None else "0001",
+        number=1 if old is None else 2,
+        allow_destructive=allow_destructive,
+    )
+    assert migration is not None
+    return migration
+
+
+def refusal(old: str, new: str, *, allow_destructive: bool = False) -> str:
+    with pytest.raises(RefusedChange) as raised:
+        plan_migration(
+            spec(old), spec(new), previous="0001", number=2, allow_destructive=allow_destructive
+        )
+    return str(raised.value)
+
+
+def function(migration: Migration, name: str) -> str:
+    """The body of `upgrade` or `downgrade`, dedented, with calls joined onto one line."""
+    tree = ast.parse(migration.content)
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    lines = migration.content.splitlines()[node.lineno : node.end_lineno]  # after `def`
+    return _joined(textwrap.dedent("\n".join(lines)))
+
+
+def _joined(code: str) -> str:
+    """Join the lines of each bracketed expression, so tests can match calls whole."""
+    out: list[str] = []
+    depth = 0
+    for line in code.splitlines():
+        stripped = line.strip()
+        if depth:
+            out[-1] += (
+                "" if out[-1].endswith(("(", "[")) or stripped.startswith((")", "]", ".")) else " "
+            ) + stripped
+        else:
+            out.append(line)
+        depth += stripped.count("(") + stripped.count("[") - stripped.count(")")
+        depth -= stripped.count("]")
+    return "\n".join(out).replace(",)", ")").replace(", )", ")")
+
+
+def steps(migration: Migration, name: str = "upgrade") -> list[str]:
+    return [line.strip() for line in function(migration, name).splitlines()]
+
+
+def position(lines: list[str], fragment: str) -> int:
+    found = [i for i, line in enumerate(lines) if fragment in line]
+    assert found, f"{fragment!r} not in:\n" + "\n".join(lines)
+    return found[0]
+
+
+# --- the first migration ------------------------------------------------------------
+
+
+def test_first_migration_creates_every_table_parents_first() -> None:
+    migration = plan(None, LIBRARY)
+    assert migration.revision == "0001"
+    assert migration.filename == "0001_create_authors_books.py"
+    assert migration.summary == ["create table authors", "create table books"]
+    assert migration.destructive == []
+    assert migration.content == FIRST_MIGRATION
+
+
+FIRST_MIGRATION = '''\
+"""Create the tables of Shop API.
+
+Revision ID: 0001
+Revises:
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from shop.database import UTCDateTime
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "authors",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_authors")),
+        sa.UniqueConstraint("email", name=op.f("uq_authors_email")),
+    )
+    op.create_index(op.f("ix_authors_name"), "authors", ["name"])
+    op.create_index(op.f("ix_authors_created_at"), "authors", ["created_at"])
+    op.create_table(
+        "books",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("blurb", sa.Text(), nullable=True),
+        sa.Column("author_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["authors.id"],
+            name=op.f("fk_books_author_id_authors"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_books")),
+    )
+    op.create_index(op.f("ix_books_author_id"), "books", ["author_id"])
+    op.create_index(op.f("ix_books_created_at"), "books", ["created_at"])
+
+
+def downgrade() -> None:
+    op.drop_table("books")
+    op.drop_table("authors")
+'''
+
+
+def test_first_migration_orders_tables_by_reference_not_by_spec_order() -> None:
+    migration = plan(
+        None,
+        """
+        review:
+          timestamps: false
+          fields:
+            book: {type: ref, to: book}
+        book:
+          id: uuid
+          timestamps: false
+          fields:
+            title: str
+    """,
+    )
+    up = steps(migration)
+    assert position(up, 'op.create_table("books"') < position(up, 'op.create_table("reviews"')
+    assert 'sa.Column("id", sa.Uuid(), nullable=False)' in up[0]
+    assert 'sa.Column("book_id", sa.Uuid(), nullable=False)' in up[1]
+    assert steps(migration, "downgrade") == ['op.drop_table("reviews")', 'op.drop_table("books")']
+    assert "UTCDateTime" not in migration.content  # imported only when used
+
+
+def test_planning_is_deterministic() -> None:
+    new = edit(
+        LIBRARY,
+        (
+            "title: {type: str, max_length: 200}",
+            "title: {type: str, max_length: 200}\n    subtitle: {type: str, required: false}",
+        ),
+    )
+    first, second = plan(LIBRARY, new), plan(LIBRARY, new)
+    assert first == second
+    assert "Create Date" not in first.content
+
+
+# --- no change ----------------------------------------------------------------------
+
+
+def test_changes_outside_the_tables_need_no_migration() -> None:
+    new = edit(
+        LIBRARY,
+        (
+            "author:\n  fields:",
+            "author:\n  description: Who wrote it.\n  pagination: cursor\n"
+            "  actions: [list, retrieve]\n  fields:",
+        ),
+        (
+            "email: {type: email, unique: true}",
+            "email: {type: email, unique: true, search: true, description: Contact}",
+        ),
+        (
+            "title: {type: str, max_length: 200}",
+            "title: {type: str, max_length: 200, min_length: 2, pattern: '^[A-Z]{3}'}",
+        ),
+    )
+    assert (
+        plan_migration(spec(LIBRARY), spec(new), previous="0001", number=2, allow_destructive=False)
+        is None
+    )
+
+
+def test_python_side_defaults_and_same_length_enum_values_need_no_migration() -> None:
+    old = "item:\n  fields:\n    state: {type: enum, values: [new, old], default: new}"
+    new = "item:\n  fields:\n    state: {type: enum, values: [new, old, mid], default: old}"
+    assert (
+        plan_migration(spec(old), spec(new), previous="0001", number=2, allow_destructive=False)
+        is None
+    )
+
+
+# --- columns ------------------------------------------------------------------------
+
+
+def test_an_optional_field_is_added_as_a_nullable_column() -> None:
+    new = edit(
+        LIBRARY,
+        (
+            "blurb: {type: text, required: false}",
+            "blurb: {type: text, required: false}\n"
+            "    subtitle: {type: str, max_length: 120, required: false}",
+        ),
+    )
+    migration = plan(LIBRARY, new)
+    assert migration.filename == "0002_add_books_subtitle.py"
+    assert migration.summary == ["add column books.subtitle"]
+    assert steps(migration) == [
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.add_column(sa.Column("subtitle", sa.String(length=120), nullable=True))',
+    ]
+    assert steps(migration, "downgrade") == [
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.drop_column("subtitle")',
+    ]
+    assert 'down_revision: str | None = "0001"' in migration.content
+    assert "Revises: 0001\n" in migration.content
+
+
+@pytest.mark.parametrize(
+    ("definition", "server_default"),
+    [
+        ("{type: str, max_length: 10, default: draft}", '"draft"'),
+        ("{type: enum, values: [draft, live], default: live}", '"live"'),
+        ("{type: int, default: -3}", '"-3"'),
+        ("{type: float, default: 1.5}", '"1.5"'),
+        ("{type: decimal, max_digits: 8, decimal_places: 2, default: 9.99}", '"9.99"'),
+        ("{type: bool, default: true}", "sa.true()"),
+        ("{type: bool, default: false}", "sa.false()"),
+        ("{type: date, default: '2024-02-29'}", '"2024-02-29"'),
+        ("{type: str, default: 'it''s \"q\"'}", "'it\\'s \"q\"'"),
+    ],
+)
+def test_a_required_field_with_a_default_fills_existing_rows_through_a_server_default(
+    definition: str, server_default: str
+) -> None:
+    migration = plan(LIBRARY, edit(LIBRARY, ("    blurb:", f"    state: {definition}\n    blurb:")))
+    up = steps(migration)
+    add = up[position(up, "add_column")]
+    assert add.endswith(f"nullable=False, server_default={server_default}))")
+    # Then the server default goes: the models use Python-side defaults.
+    assert up[-2:] == [
+        'with op.batch_alter_table("books") as batch_op:',
+        up[-1],
+    ] and up[-1].startswith('batch_op.alter_column("state", server_default=None, existing_type=')
+    assert migration.summary == ["add column books.state, filled with its default"]
+
+
+@pytest.mark.parametrize(
+    ("definition", "value", "module"),
+    [
+        ("{type: text, default: none yet}", '"none yet"', None),
+        (
+            "{type: datetime, default: '2024-01-01T10:00:00+02:00'}",
+            'datetime.datetime.fromisoformat("2024-01-01T10:00:00+02:00")',
+            "datetime",
+        ),
+        (
+            "{type: uuid, default: 12345678-1234-5678-1234-567812345678}",
+            'uuid.UUID("12345678-1234-5678-1234-567812345678")',
+            "uuid",
+        ),
+        ('{type: "list[str]", default: [a, b]}', '["a", "b"]', None),
+        ("{type: json, default: {a: [1, null]}}", '{"a": [1, None]}', None),
+    ],
+)
+def test_other_defaults_fill_existing_rows_through_an_update_with_a_bound_value(
+    definition: str, value: str, module: str | None
+) -> None:
+    migration = plan(LIBRARY, edit(LIBRARY, ("    blurb:", f"    extra: {definition}\n    blurb:")))
+    up = steps(migration)
+    assert up[1].startswith('batch_op.add_column(sa.Column("extra", ') and up[1].endswith(
+        "nullable=True))"
+    )
+    assert up[2].startswith('books_table = sa.table("books", sa.column("extra", ')
+    assert up[3] == (
+        'op.execute(books_table.update().where(books_table.c["extra"].is_(None))'
+        f'.values({{"extra": {value}}}))'
+    )
+    assert (
+        up[4:]
+        == [
+            'with op.batch_alter_table("books") as batch_op:',
+            up[5],
+        ]
+        and "nullable=False" in up[5]
+    )
+    if module:
+        assert f"\nimport {module}\n" in migration.content
+
+
+def test_a_dropped_field_drops_its_column_and_the_downgrade_brings_it_back_empty() -> None:
+    new = edit(
+        LIBRARY,
+        ("    blurb: {type: text, required: false}\n", ""),
+        ("    title: {type: str, max_length: 200}\n", ""),
+    )
+    migration = plan(LIBRARY, new, allow_destructive=True)
+    assert migration.destructive == [
+        "drop column books.title and its values",
+        "drop column books.blurb and its values",
+    ]
+    assert migration.filename == "0002_drop_books_title_blurb.py"
+    assert steps(migration) == [
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.drop_column("title")',
+        'batch_op.drop_column("blurb")',
+    ]
+    down = steps(migration, "downgrade")
+    assert down == [
+        'with op.batch_alter_table("books") as batch_op:',
+        "# title comes back empty (a placeholder fills it).",
+        'batch_op.add_column(sa.Column("title", sa.String(length=200), nullable=False, '
+        'server_default=""))',
+        "# blurb comes back empty.",
+        'batch_op.add_column(sa.Column("blurb", sa.Text(), nullable=True))',
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.alter_column("title", server_default=None, existing_type=sa.String(length=200), '
+        "existing_nullable=False)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected", "lossy"),
+    [
+        (
+            "{type: str, max_length: 100}",
+            "{type: str, max_length: 300}",
+            "type_=sa.String(length=300), existing_type=sa.String(length=100)",
+            False,
+        ),
+        (
+            "{type: str, max_length: 300}",
+            "{type: str, max_length: 100}",
+            "type_=sa.String(length=100), existing_type=sa.String(length=300)",
+            True,
+        ),
+        (
+            "{type: enum, values: [a, bb]}",
+            "{type: enum, values: [a, bb, cccc]}",
+            "type_=sa.String(length=4), existing_type=sa.String(length=2)",
+            False,
+        ),
+        (
+            "{type: enum, values: [a, bb, cccc]}",
+            "{type: enum, values: [a, bb]}",
+            "type_=sa.String(length=2), existing_type=sa.String(length=4)",
+            True,
+        ),
+        ("int", "bigint", "type_=sa.BigInteger(), existing_type=sa.Integer()", False),
+        ("bigint", "int", "type_=sa.Integer(), existing_type=sa.BigInteger()", True),
+        ("str", "text", "type_=sa.Text(), existing_type=sa.String(length=255)", False),
+        (
+            "{type: decimal, max_digits: 10, decimal_places: 2}",
+            "{type: decimal, max_digits: 12, decimal_places: 4}",
+            "type_=sa.Numeric(precision=12, scale=4), "
+            "existing_type=sa.Numeric(precision=10, scale=2)",
+            False,
+        ),
+    ],
+)
+def test_a_type_change_alters_the_column_and_a_lossy_one_is_destructive(
+    old: str, new: str, expected: str, lossy: bool
+) -> None:
+    before = f"item:\n  fields:\n    x: {old}"
+    migration = plan(before, f"item:\n  fields:\n    x: {new}", allow_destructive=True)
+    assert steps(migration)[1] == (
+        f'batch_op.alter_column("x", {expected}, existing_nullable=False)'
+    )
+    assert bool(migration.destructive) is lossy
+    assert migration.filename == "0002_alter_items_x.py"
+
+
+def test_a_type_change_without_an_implicit_cast_tells_postgresql_how() -> None:
+    migration = plan(
+        "item:\n  fields:\n    x: str", "item:\n  fields:\n    x: int", allow_destructive=True
+    )
+    assert steps(migration)[1].endswith(
+        "existing_nullable=False, postgresql_using='\"x\"::integer')"
+    )
+    assert migration.destructive == [
+        "change items.x from String(255) to Integer (some values may not fit or convert)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "using"),
+    [
+        ("sa.String(length=5)", "sa.Integer()", '"c"::integer'),
+        ("sa.Text()", "sa.Numeric(precision=10, scale=2)", '"c"::numeric(10, 2)'),
+        ("sa.JSON()", "sa.Integer()", '"c"::text::integer'),
+        ("sa.Integer()", "sa.Boolean()", '"c"::boolean'),
+        ("sa.String(length=40)", "sa.Uuid()", '"c"::uuid'),
+        ("sa.Integer()", "sa.BigInteger()", None),
+        ("sa.Double()", "sa.Numeric(precision=10, scale=2)", None),
+        ("sa.Integer()", "sa.String(length=20)", None),
+        ("sa.Date()", "UTCDateTime()", None),
+    ],
+)
+def test_postgresql_using(old: str, new: str, using: str | None) -> None:
+    assert postgresql_using("c", old, new) == using
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "lossy"),
+    [
+        ("sa.Integer()", "sa.Numeric(precision=12, scale=2)", False),
+        ("sa.Integer()", "sa.Numeric(precision=10, scale=2)", True),
+        ("sa.Integer()", "sa.Double()", False),
+        ("sa.BigInteger()", "sa.Double()", True),
+        ("sa.Numeric(precision=10, scale=2)", "sa.Numeric(precision=10, scale=3)", True),
+        ("sa.Boolean()", "sa.Integer()", False),
+        ("sa.JSON()", "sa.Text()", False),
+        ("sa.Text()", "sa.String(length=255)", True),
+        ("sa.String(length=20)", "sa.Integer()", True),
+    ],
+)
+def test_may_lose_data(old: str, new: str, lossy: bool) -> None:
+    assert may_lose_data(old, new) is lossy
+
+
+def test_nullability_changes() -> None:
+    old = """
+        item:
+          fields:
+            a: {type: str, max_length: 9}
+            b: {type: str, max_length: 9, required: false}
+            c: {type: int, required: false}
+    """
+    new = """
+        item:
+          fields:
+            a: {type: str, max_length: 9, required: false}
+            b: {type: str, max_length: 9, default: none}
+            c: int
+    """
+    migration = plan(old, new)
+    assert steps(migration) == [
+        'with op.batch_alter_table("items") as batch_op:',
+        'batch_op.alter_column("a", nullable=True, existing_type=sa.String(length=9), '
+        "existing_nullable=False)",
+        "# Fails while rows hold NULL in items.c: fill them first.",
+        'batch_op.alter_column("c", nullable=False, existing_type=sa.Integer(), '
+        "existing_nullable=True)",
+        'items_table = sa.table("items", sa.column("b", sa.String(length=9)))',
+        'op.execute(items_table.update().where(items_table.c["b"].is_(None))'
+        '.values({"b": "none"}))',
+        'with op.batch_alter_table("items") as batch_op:',
+        'batch_op.alter_column("b", nullable=False, existing_type=sa.String(length=9), '
+        "existing_nullable=True)",
+    ]
+    assert migration.summary == [
+        "make items.a nullable",
+        "make items.b NOT NULL (NULLs get its default)",
+        "make items.c NOT NULL (fails while it holds NULLs)",
+    ]
+    # Going back, rows that hold NULL get a placeholder so the downgrade can run.
+    down = steps(migration, "downgrade")
+    assert "# a has no default: a placeholder fills its NULLs." in down
+    assert (
+        'op.execute(items_table.update().where(items_table.c["a"].is_(None))'
+        '.values({"a": ""}))' in down
+    )
+
+
+# --- indexes, unique constraints and foreign keys ----------------------------------
+
+
+def test_unique_constraints_and_indexes_are_added_and_dropped_by_name() -> None:
+    new = edit(
+        LIBRARY,
+        (
+            "name: {type: str, max_length: 100, sort: true}",
+            "name: {type: str, max_length: 100, unique: true}",
+        ),
+        ("email: {type: email, unique: true}", "email: {type: email, index: true}"),
+    )
+    migration = plan(LIBRARY, new)
+    assert steps(migration) == [
+        'with op.batch_alter_table("authors") as batch_op:',
+        'batch_op.create_unique_constraint(batch_op.f("uq_authors_name"), ["name"])',
+        'batch_op.create_index(batch_op.f("ix_authors_email"), ["email"])',
+        'batch_op.drop_index(batch_op.f("ix_authors_name"))',
+        'batch_op.drop_constraint(batch_op.f("uq_authors_email"), type_="unique")',
+    ]
+    assert steps(migration, "downgrade") == [
+        'with op.batch_alter_table("authors") as batch_op:',
+        'batch_op.create_index(batch_op.f("ix_authors_name"), ["name"])',
+        'batch_op.create_unique_constraint(batch_op.f("uq_authors_email"), ["email"])',
+        'batch_op.drop_constraint(batch_op.f("uq_authors_name"), type_="unique")',
+        'batch_op.drop_index(batch_op.f("ix_authors_email"))',
+    ]
+    assert migration.filename == "0002_index_authors.py"
+
+
+def test_an_index_goes_before_its_column_becomes_text() -> None:
+    old = "item:\n  fields:\n    x: {type: str, filter: true}"
+    migration = plan(old, "item:\n  fields:\n    x: text")
+    up = steps(migration)
+    assert position(up, 'drop_index(batch_op.f("ix_items_x"))') < position(up, "alter_column")
+
+
+def test_a_changed_on_delete_recreates_the_foreign_key() -> None:
+    new = edit(LIBRARY, ("on_delete: cascade", "on_delete: restrict"))
+    migration = plan(LIBRARY, new)
+    assert steps(migration) == [
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.drop_constraint(batch_op.f("fk_books_author_id_authors"), type_="foreignkey")',
+        'batch_op.create_foreign_key(batch_op.f("fk_books_author_id_authors"), "authors", '
+        '["author_id"], ["id"], ondelete="RESTRICT")',
+    ]
+    assert migration.filename == "0002_constraints_books.py"
+    assert 'ondelete="CASCADE"' in function(migration, "downgrade")
+
+
+def test_a_ref_to_a_new_resource_creates_its_table_first() -> None:
+    new = (
+        LIBRARY
+        + """
+publisher:
+  timestamps: false
+  fields:
+    name: str
+"""
+    )
+    new = edit(
+        new,
+        (
+            "    author: {type: ref, to: author, on_delete: cascade}",
+            "    author: {type: ref, to: author, on_delete: cascade}\n"
+            "    publisher: {type: ref, to: publisher, required: false, on_delete: set_null}",
+        ),
+    )
+    migration = plan(LIBRARY, new)
+    up = steps(migration)
+    assert position(up, 'op.create_table("publishers"') < position(up, "create_foreign_key")
+    assert up[position(up, "create_foreign_key")] == (
+        'batch_op.create_foreign_key(batch_op.f("fk_books_publisher_id_publishers"), '
+        '"publishers", ["publisher_id"], ["id"], ondelete="SET NULL")'
+    )
+    down = steps(migration, "downgrade")
+    assert position(down, "drop_constraint") < position(down, 'op.drop_table("publishers")')
+
+
+def test_a_dropped_resource_drops_its_table_after_the_references_to_it() -> None:
+    old = (
+        LIBRARY
+        + """
+review:
+  fields:
+    book: {type: ref, to: book}
+"""
+    )
+    new = """
+        book:
+          fields:
+            title: {type: str, max_length: 200}
+            blurb: {type: text, required: false}
+    """
+    migration = plan(old, new, allow_destructive=True)
+    up = steps(migration)
+    assert up[-4:] == [
+        "# Deletes every row of reviews.",
+        'op.drop_table("reviews")',
+        "# Deletes every row of authors.",
+        'op.drop_table("authors")',
+    ]
+    assert position(up, "fk_books_author_id_authors") < position(up, 'op.drop_table("authors")')
+    assert migration.destructive == [
+        "drop table reviews and every row in it",
+        "drop table authors and every row in it",
+        "drop column books.author_id and its values",
+    ]
+    down = steps(migration, "downgrade")
+    assert down[0] == "# Recreated empty: upgrade() dropped this table and its rows."
+    assert position(down, 'create_table("authors"') < position(down, 'create_table("reviews"')
+    assert position(down, 'create_table("authors"') < position(down, "fk_books_author_id_authors")
+    # A required ref cannot be refilled: it comes back nullable.
+    assert "# author_id comes back empty, and nullable: its parents are unknown." in down
+    assert 'batch_op.add_column(sa.Column("author_id", sa.Integer(), nullable=True))' in down
+
+
+# --- timestamps ---------------------------------------------------------------------
+
+
+def test_timestamps_switched_on_fill_existing_rows_with_the_current_time() -> None:
+    old = "item:\n  timestamps: false\n  fields:\n    name: str"
+    migration = plan(old, "item:\n  fields:\n    name: str")
+    assert steps(migration) == [
+        'with op.batch_alter_table("items") as batch_op:',
+        'batch_op.add_column(sa.Column("created_at", UTCDateTime(), nullable=True))',
+        'batch_op.add_column(sa.Column("updated_at", UTCDateTime(), nullable=True))',
+        'batch_op.create_index(batch_op.f("ix_items_created_at"), ["created_at"])',
+        'items_table = sa.table("items", sa.column("created_at", UTCDateTime()), '
+        'sa.column("updated_at", UTCDateTime()))',
+        'op.execute(items_table.update().where(items_table.c["created_at"].is_(None))'
+        '.values({"created_at": datetime.datetime.now(datetime.UTC)}))',
+        'op.execute(items_table.update().where(items_table.c["updated_at"].is_(None))'
+        '.values({"updated_at": datetime.datetime.now(datetime.UTC)}))',
+        'with op.batch_alter_table("items") as batch_op:',
+        'batch_op.alter_column("created_at", nullable=False, existing_type=UTCDateTime(), '
+        "existing_nullable=True)",
+        'batch_op.alter_column("updated_at", nullable=False, existing_type=UTCDateTime(), '
+        "existing_nullable=True)",
+    ]
+    assert "\nimport datetime\n" in migration.content
+    assert "\nfrom shop.database import UTCDateTime\n" in migration.content
+    assert migration.summary[0] == "add column items.created_at, filled with the current time"
+
+
+def test_timestamps_switched_off_drop_their_columns() -> None:
+    old = "item:\n  fields:\n    name: str"
+    new = "item:\n  timestamps: false\n  fields:\n    name: str"
+    assert "drop column items.created_at and its values" in refusal(old, new)
+    migration = plan(old, new, allow_destructive=True)
+    assert steps(migration) == [
+        'with op.batch_alter_table("items") as batch_op:',
+        'batch_op.drop_index(batch_op.f("ix_items_created_at"))',
+        'batch_op.drop_column("created_at")',
+        'batch_op.drop_column("updated_at")',
+    ]
+
+
+# --- renames ------------------------------------------------------------------------
+
+
+def test_renamed_from_renames_a_column_keeping_its_data() -> None:
+    new = edit(
+        LIBRARY,
+        (
+            "blurb: {type: text, required: false}",
+            "summary: {type: text, required: false, renamed_from: blurb}",
+        ),
+    )
+    migration = plan(LIBRARY, new)
+    assert migration.summary == ["rename column books.blurb to summary"]
+    assert migration.filename == "0002_rename_books_blurb.py"
+    assert steps(migration) == [
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.alter_column("blurb", new_column_name="summary", existing_type=sa.Text(), '
+        "existing_nullable=True)",
+    ]
+    assert steps(migration, "downgrade")[1].startswith(
+        'batch_op.alter_column("summary", new_column_name="blurb"'
+    )
+    # Once the snapshot has the new name, the same spec changes nothing.
+    assert (
+        plan_migration(spec(new), spec(new), previous="0002", number=3, allow_destructive=False)
+        is None
+    )
+
+
+def test_renaming_a_ref_renames_its_column_index_and_foreign_key() -> None:
+    new = edit(
+        LIBRARY,
+        (
+            "author: {type: ref, to: author, on_delete: cascade}",
+            "writer: {type: ref, to: author, on_delete: cascade, renamed_from: author}",
+        ),
+    )
+    migration = plan(LIBRARY, new)
+    assert steps(migration) == [
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.drop_constraint(batch_op.f("fk_books_author_id_authors"), type_="foreignkey")',
+        'batch_op.alter_column("author_id", new_column_name="writer_id", '
+        "existing_type=sa.Integer(), existing_nullable=False)",
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.create_index(batch_op.f("ix_books_writer_id"), ["writer_id"])',
+        'batch_op.drop_index(batch_op.f("ix_books_author_id"))',
+        'batch_op.create_foreign_key(batch_op.f("fk_books_writer_id_authors"), "authors", '
+        '["writer_id"], ["id"], ondelete="CASCADE")',
+    ]
+    assert "rename index ix_books_author_id to ix_books_writer_id" in migration.summary
+
+
+def test_a_rename_and_a_new_field_taking_the_old_name() -> None:
+    old = "item:\n  fields:\n    code: {type: str, unique: true}"
+    new = """
+        item:
+          fields:
+            legacy_code: {type: str, unique: true, renamed_from: code}
+            code: {type: str, required: false, unique: true}
+    """
+    up = steps(plan(old, new))
+    assert up[1].startswith('batch_op.alter_column("code", new_column_name="legacy_code"')
+    # The old constraint's name is needed by the new column: it goes before the add.
+    drop = position(up, 'drop_constraint(batch_op.f("uq_items_code")')
+    assert drop < position(up, 'add_column(sa.Column("code"')
+    assert drop < position(up, 'create_unique_constraint(batch_op.f("uq_items_code")')
+
+
+def test_a_stale_renamed_from_changes_nothing() -> None:
+    new = edit(
+        LIBRARY,
+        (
+            "blurb: {type: text, required: false}",
+            "blurb: {type: text, required: false, renamed_from: summary}",
+        ),
+    )
+    assert (
+        plan_migration(spec(LIBRARY), spec(new), previous="0001", number=2, allow_destructive=False)
+        is None
+    )
+
+
+def test_renamed_from_renames_a_table_with_its_constraints_and_references() -> None:
+    new = edit(
+        LIBRARY,
+        ("author:\n  fields:", "writer:\n  renamed_from: author\n  fields:"),
+        ("to: author", "to: writer"),
+    )
+    migration = plan(LIBRARY, new)
+    assert migration.filename == "0002_rename_authors_to_writers_and_more.py"
+    assert migration.destructive == []
+    assert steps(migration) == [
+        'op.rename_table("authors", "writers")',
+        'rename_primary_key("authors", "writers")',
+        'with op.batch_alter_table("writers") as batch_op:',
+        'batch_op.create_index(batch_op.f("ix_writers_name"), ["name"])',
+        'batch_op.create_unique_constraint(batch_op.f("uq_writers_email"), ["email"])',
+        'batch_op.create_index(batch_op.f("ix_writers_created_at"), ["created_at"])',
+        'batch_op.drop_index(batch_op.f("ix_authors_name"))',
+        'batch_op.drop_constraint(batch_op.f("uq_authors_email"), type_="unique")',
+        'batch_op.drop_index(batch_op.f("ix_authors_created_at"))',
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.drop_constraint(batch_op.f("fk_books_author_id_authors"), type_="foreignkey")',
+        'batch_op.create_foreign_key(batch_op.f("fk_books_author_id_writers"), "writers", '
+        '["author_id"], ["id"], ondelete="CASCADE")',
+    ]
+    down = steps(migration, "downgrade")
+    assert down[:2] == [
+        'op.rename_table("writers", "authors")',
+        'rename_primary_key("writers", "authors")',
+    ]
+    assert "\ndef rename_primary_key(old_table: str, table: str) -> None:\n" in migration.content
+    assert 'RENAME CONSTRAINT "pk_{old_table}" TO "pk_{table}"' in migration.content
+    assert migration.summary[:2] == [
+        "rename table authors to writers",
+        "rename index ix_authors_name to ix_writers_name",
+    ]
+
+
+def test_a_new_plural_renames_the_table() -> None:
+    old = "person:\n  timestamps: false\n  fields:\n    name: str"
+    new = "person:\n  plural: persons\n  timestamps: false\n  fields:\n    name: str"
+    assert steps(plan(old, new)) == [
+        'op.rename_table("people", "persons")',
+        'rename_primary_key("people", "persons")',
+    ]
+
+
+def test_a_renamed_resource_keeping_its_table_changes_nothing() -> None:
+    old = "person:\n  fields:\n    name: str"
+    new = "human:\n  plural: people\n  fields:\n    name: str"
+    assert (
+        plan_migration(spec(old), spec(new), previous="0001", number=2, allow_destructive=False)
+        is None
+    )
+
+
+# --- refusals -----------------------------------------------------------------------
+
+
+def test_a_new_required_field_without_a_default_is_refused() -> None:
+    new = edit(LIBRARY, ("    blurb:", "    isbn: {type: str, max_length: 13}\n    blurb:"))
+    message = refusal(LIBRARY, new, allow_destructive=True)
+    assert message == (
+        "No migration can make this spec change safely:\n"
+        "  - field isbn of resource book is new and required but has no default: the rows "
+        "already in books would have no value for it; give it a `default` (existing rows get "
+        "that value) or make it `required: false`"
+    )
+
+
+def test_a_new_required_ref_is_refused() -> None:
+    new = edit(LIBRARY, ("    blurb:", "    editor: {type: ref, to: author}\n    blurb:"))
+    message = refusal(LIBRARY, new)
+    assert "field editor of resource book is a new required ref" in message
+    assert "`required: false`" in message
+
+
+def test_a_changed_id_type_is_refused() -> None:
+    new = edit(LIBRARY, ("author:\n  fields:", "author:\n  id: uuid\n  fields:"))
+    message = refusal(LIBRARY, new, allow_destructive=True)
+    assert message.startswith(
+        "No migration can make this spec change safely:\n  - resource "
+        "author: changing `id` from int to uuid is not supported"
+    )
+    assert "destroy" not in message  # the id and the refs to it are not listed again
+
+
+def test_destructive_changes_are_refused_without_consent_naming_each() -> None:
+    new = edit(
+        LIBRARY,
+        ("title: {type: str, max_length: 200}", "title: {type: str, max_length: 50}"),
+        ("    blurb: {type: text, required: false}\n", ""),
+    )
+    message = refusal(LIBRARY, new)
+    assert message == (
+        "This spec change would destroy data:\n"
+        "  - drop column books.blurb and its values\n"
+        "  - change books.title from String(200) to String(50) (some values may not fit or "
+        "convert)\n"
+        "Nothing was written. To go ahead, back up the database and re-run with "
+        "--allow-destructive; or change the spec back."
+    )
+    assert plan(LIBRARY, new, allow_destructive=True).destructive == [
+        "drop column books.blurb and its values",
+        "change books.title from String(200) to String(50) (some values may not fit or convert)",
+    ]
+
+
+def test_a_refusal_suggests_renamed_from_for_a_drop_and_add_that_look_like_a_rename() -> None:
+    new = edit(LIBRARY, ("blurb: {type: text, required: false}", "summary: text"))
+    message = refusal(LIBRARY, new)
+    assert "field summary of resource book is new and required" in message
+    assert "drop column books.blurb" in message
+    assert "Fix the spec first; the data loss then needs --allow-destructive." in message
+    assert message.endswith(
+        "Hint: if field summary of resource book is field blurb renamed, add "
+        "`renamed_from: blurb` to it to keep the values"
+    )
+    renamed = edit(
+        LIBRARY, ("author:\n  fields:", "writer:\n  fields:"), ("to: author", "to: writer")
+    )
+    assert (
+        "Hint: if resource writer is resource author renamed, add `renamed_from: author` "
+        "to it to keep the rows"
+    ) in refusal(LIBRARY, renamed)
+
+
+def test_a_table_name_taken_over_in_the_same_migration_is_refused() -> None:
+    old = "author:\n  fields:\n    name: str\nwriter:\n  fields:\n    name: str"
+    new = "scribe:\n  plural: writers\n  renamed_from: author\n  fields:\n    name: str"
+    assert "resource scribe needs table writers, which resource writer holds" in refusal(
+        old, new, allow_destructive=True
+    )
+    new = LIBRARY.replace("author:\n  fields:", "writer:\n  renamed_from: author\n  fields:", 1)
+    new = new.replace("to: author", "to: writer") + "\nauthor:\n  fields:\n    name: str\n"
+    message = refusal(LIBRARY, new)
+    assert (
+        "resource author needs table authors, which resource author holds until this "
+        "migration removes or renames it; make the two changes in separate "
+        "regenerates"
+    ) in message
+
+
+# --- file names, literals and the module as a whole --------------------------------
+
+
+def test_the_file_name_is_short_and_names_the_first_changes() -> None:
+    new = edit(
+        LIBRARY,
+        ("    blurb: {type: text, required: false}\n", ""),
+        (
+            "email: {type: email, unique: true}",
+            "email: {type: email, unique: true}\n    country: {type: str, default: NZ}\n"
+            "    city: {type: str, required: false}",
+        ),
+    )
+    migration = plan(LIBRARY, new, allow_destructive=True)
+    assert migration.filename == "0002_add_authors_country_city_and_more.py"
+    stem = migration.filename.removesuffix(".py").split("_", 1)[1]
+    assert len(stem) <= 40
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ("plain", '"plain"'),
+        ("it's", '"it\'s"'),
+        ('say "hi"', "'say \"hi\"'"),
+        ('both \' and ""', "'both \\' and \"\"'"),
+        ("back\\slash\nnew\x00", '"back\\\\slash\\nnew\\x00"'),
+        (["a", 1, True, None], '["a", 1, True, None]'),
+        ({"k": [1.5]}, '{"k": [1.5]}'),
+    ],
+)
+def test_literals_are_quoted_as_ruff_format_writes_them(value: object, literal: str) -> None:
+    assert py_literal(value) == literal
+    assert ast.literal_eval(literal) == value
+
+
+# Three versions of a spec that between them use every kind of operation.
+KITCHEN_V1 = (
+    LIBRARY
+    + """
+tag:
+  timestamps: false
+  fields:
+    label: {type: str, max_length: 30, unique: true}
+"""
+)
+KITCHEN_V2 = """
+author:
+  fields:
+    name: {type: str, max_length: 100, index: true}
+    email: {type: email, unique: true}
+    country: {type: str, max_length: 2, default: NZ}
+    born: {type: date, required: false}
+book:
+  fields:
+    title: {type: str, max_length: 300, sort: true}
+    summary: {type: text, default: "n/a", renamed_from: blurb}
+    status: {type: enum, values: [draft, published], default: draft}
+    price: {type: decimal, max_digits: 8, decimal_places: 2, default: 9.99}
+    released: {type: datetime, default: "2020-01-01T10:00:00+02:00"}
+    code: {type: uuid, default: 12345678-1234-5678-1234-567812345678}
+    in_print: {type: bool, default: true}
+    class: {type: str, max_length: 20, default: "it's \\"q\\""}
+    notes: {type: "list[str]", default: []}
+    extra: {type: json, default: {a: [1, 2]}}
+    edition: {type: str, max_length: 5, default: "1"}
+    author: {type: ref, to: author, on_delete: restrict, unique: true}
+tag:
+  fields:
+    label: {type: text}
+"""
+KITCHEN_V3 = """
+publisher:
+  id: uuid
+  fields:
+    name: {type: str, max_length: 50, unique: true}
+writer:
+  renamed_from: author
+  timestamps: false
+  fields:
+    name: {type: str, max_length: 100, index: true}
+    email: {type: email, unique: true}
+    country: {type: text, default: NZ}
+book:
+  plural: volumes
+  fields:
+    title: {type: str, max_length: 100, sort: true}
+    summary: {type: text, required: false}
+    status: {type: enum, values: [draft, live], default: draft}
+    price: {type: int, default: 9}
+    released: {type: datetime, default: "2020-01-01T10:00:00+02:00"}
+    code: {type: uuid, default: 12345678-1234-5678-1234-567812345678}
+    in_print: {type: bool, default: true}
+    class: {type: str, max_length: 20, default: "it's \\"q\\""}
+    notes: {type: "list[str]", default: []}
+    extra: {type: json, default: {a: [1, 2]}}
+    edition: {type: int, default: 1}
+    writer: {type: ref, to: writer, on_delete: cascade, renamed_from: author}
+    publisher: {type: ref, to: publisher, required: false, on_delete: set_null}
+review:
+  fields:
+    book: {type: ref, to: book}
+    parent: {type: ref, to: review, required: false, on_delete: set_null}
+"""
+KITCHEN = (None, KITCHEN_V1, KITCHEN_V2, KITCHEN_V3)
+
+
+def test_every_kind_of_module_compiles_and_passes_the_generated_projects_ruff(
+    tmp_path: Path,
+) -> None:
+    migrations = [plan(None, v, allow_destructive=True) for v in KITCHEN[1:]]
+    for old, new in zip(KITCHEN[1:], KITCHEN[2:], strict=False):
+        migrations.append(plan(old, new, allow_destructive=True))
+    migrations.append(plan(KITCHEN_V1, KITCHEN_V3, allow_destructive=True))
+    (tmp_path / "pyproject.toml").write_text(_generated_ruff_config())
+    for index, migration in enumerate(migrations):
+        compile(migration.content, migration.filename, "exec")
+        (tmp_path / f"m{index}_{migration.filename}").write_text(migration.content)
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in (
+        ["check", "--no-cache", "."],
+        ["format", "--check", "--diff", "--no-cache", "."],
+    ):
+        result = subprocess.run(
+            [*ruff, *command], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_kitchen_sink_uses_every_kind_of_operation() -> None:
+    code = "\n".join(
+        plan(old, new, allow_destructive=True).content
+        for old, new in zip(KITCHEN, KITCHEN[1:], strict=False)
+    )
+    for operation in (
+        "op.create_table(",
+        "op.create_index(",
+        "op.drop_table(",
+        "op.rename_table(",
+        "rename_primary_key(",
+        "batch_op.add_column(",
+        "batch_op.drop_column(",
+        "new_column_name=",
+        "type_=",
+        "postgresql_using=",
+        "server_default=None",
+        "server_default=sa.true()",
+        ".update()",
+        "batch_op.create_unique_constraint(",
+        "batch_op.drop_constraint(",
+        "batch_op.create_index(",
+        "batch_op.drop_index(",
+        "batch_op.create_foreign_key(",
+        'type_="foreignkey"',
+        "datetime.datetime.now(",
+    ):
+        assert operation in code, operation
+
+
+def _generated_ruff_config() -> str:
+    """The ruff settings of a generated project, from the project template."""
+    template = (REPO / "templates/service/project/pyproject.toml.jinja").read_text()
+    environment = Environment()
+    environment.filters.update(FILTERS)
+    s = types.SimpleNamespace(name="shop", package="shop", version="0.1.0", title="Shop API")
+    return environment.from_string(template).render(s=s)
