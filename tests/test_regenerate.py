@@ -258,3 +258,19 @@ def test_regenerate_works_in_a_dirty_git_tree(shop: Path) -> None:
     result = regenerate(shop)
     assert result.conflicts == 0
     assert "my custom endpoint" in (shop / "src/shop/routers/product.py").read_text()
+
+
+def test_add_resource_asks_for_fields_at_a_terminal(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import apiforge.cli
+
+    monkeypatch.setattr(apiforge.cli, "_interactive", lambda: True)
+    result = runner.invoke(
+        app,
+        ["add-resource", "tag", "--project", str(shop)],
+        input="label:strng\nlabel:str:unique\n\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "did you mean" in result.output  # the typo is caught and asked again
+    assert "label: {type: str, unique: true}" in (shop / "apiforge.yaml").read_text()
