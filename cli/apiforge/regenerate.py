@@ -7,7 +7,7 @@ it all atomically with the new `.apiforge/` record. A dry run stops before writi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -180,7 +180,7 @@ def resource_moves(previous: Spec, spec: Spec) -> dict[str, Move]:
     return moves
 
 
-def _identifier_rewriter(previous: Spec, old: str, spec: Spec, new: str):  # type: ignore[no-untyped-def]
+def _identifier_rewriter(previous: Spec, old: str, spec: Spec, new: str) -> Callable[[str], str]:
     """Rewrite a user-owned hooks module for the resource's new name (module and classes)."""
     old_model, new_model = derive(previous).resource(old), derive(spec).resource(new)
     package = derive(spec).package
