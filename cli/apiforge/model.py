@@ -127,6 +127,12 @@ class ResourceModel:
         return tuple(f for f in self.fields if f.sort)
 
     @property
+    def read_keys(self) -> tuple[str, ...]:
+        """The JSON properties a read returns, in order."""
+        stamps = ("created_at", "updated_at") if self.timestamps else ()
+        return ("id", *(f.key for f in self.readable_fields), *stamps)
+
+    @property
     def sort_keys(self) -> tuple[str, ...]:
         extra = ("created_at",) if self.timestamps else ()
         return ("id", *extra, *(f.key for f in self.sort_fields))
