@@ -51,8 +51,8 @@ def test_walking_the_cursor_visits_every_row_once_in_order(
     by_id = [item["id"] for item in walk(client) if item["id"] in mine]
     assert by_id == sorted(mine)
     by_price = [item for item in walk(client, sort="-price") if item["id"] in mine]
-    keys = [(-float(item["price"]), item["id"]) for item in by_price]
-    assert keys == sorted(keys)  # ties (three 10.00) are broken by id, none lost or repeated
+    keys = [(-float(item["price"]), -item["id"]) for item in by_price]
+    assert keys == sorted(keys)  # ties (three 10.00) by id, the same way: none lost or repeated
     assert len(by_price) == len(PRICES)
 
 
