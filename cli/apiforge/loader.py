@@ -45,7 +45,7 @@ from .spec import Path as Location
 
 def load_spec(path: Path) -> tuple[Spec, str]:
     """Read a spec file (UTF-8) and load it; returns the spec and the text it came from."""
-    text = _read_text(path)
+    text = read_spec_text(path)
     return load_spec_text(text, filename=str(path)), text
 
 
@@ -67,11 +67,14 @@ def load_spec_text(text: str, *, filename: str) -> Spec:
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-def _read_text(path: Path) -> str:
+def read_spec_text(path: Path) -> str:
+    """The spec file's text; a missing, unreadable or non-UTF-8 file is a clear error."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise UserError(f"{path}: no such spec file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a folder, not a spec file") from None
     except OSError as error:
         raise UserError(f"{path}: cannot read the spec: {error.strerror or error}") from None
     try:

@@ -67,7 +67,7 @@ def new_service(
         raise UserError(
             f"{project_dir} already exists and is not empty; choose another name or --dir"
         )
-    original = STARTER_SPEC if spec_path is None else read_spec_text(spec_path)
+    original = STARTER_SPEC if spec_path is None else loader.read_spec_text(spec_path)
     spec_text = set_service_settings(original, name=name, database=database)
     spec = loader.load_spec_text(spec_text, filename=str(spec_path or SPEC_FILE))
     from .regenerate import plan_for_new_project
@@ -97,21 +97,6 @@ def check_service_name(name: str) -> None:
             str(reason) if reason else f"service name {name!r} is not allowed: {detail['msg']}"
         )
         raise UserError(message) from None
-
-
-def read_spec_text(spec_path: Path) -> str:
-    try:
-        data = spec_path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{spec_path}: no such spec file") from None
-    except IsADirectoryError:
-        raise UserError(f"{spec_path}: is a folder, not a spec file") from None
-    except OSError as error:
-        raise UserError(f"{spec_path}: cannot read the spec: {error.strerror or error}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UserError(f"{spec_path}: the spec is not UTF-8 text (byte {error.start})") from None
 
 
 def set_service_settings(text: str, *, name: str, database: str | None) -> str:
@@ -308,7 +293,7 @@ def edit_and_regenerate(
     from .regenerate import regenerate
 
     spec_path = project / SPEC_FILE
-    text = read_spec_text(spec_path)
+    text = loader.read_spec_text(spec_path)
     edited = edit(text, str(spec_path))
     return regenerate(
         project, dry_run=dry_run, allow_destructive=allow_destructive, spec_text=edited

@@ -479,6 +479,18 @@ def make_overlay(shared: SharedVenv, overlay: Path) -> None:
         target.symlink_to(entry)  # a native binary such as ruff's
 
 
+def install_project(root: Path, shared: SharedVenv, overlay: Path, *, example: str) -> Project:
+    """A generated project, installed editable into a new overlay venv of the shared one."""
+    make_overlay(shared, overlay)
+    run_ok(
+        [overlay / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps",
+         "--no-build-isolation", "-e", root],
+        what=f"installing {root} (pip install --no-deps -e)", cwd=root, timeout=TIMEOUT_INSTALL,
+    )  # fmt: skip
+    package = sorted(p.name for p in (root / "src").iterdir() if (p / "__init__.py").is_file())
+    return Project(example, root, package[0], overlay)
+
+
 def run_ok(argv: Sequence[str | os.PathLike[str]], *, what: str, cwd: Path, timeout: float,
            env: Mapping[str, str] | None = None) -> CommandResult:  # fmt: skip
     result = run(argv, cwd=cwd, env=env or clean_environ(), timeout=timeout)

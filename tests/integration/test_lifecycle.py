@@ -16,12 +16,10 @@ from apiforge.cli import app
 
 from .conftest import (
     TIMEOUT_CHECK,
-    TIMEOUT_INSTALL,
     TIMEOUT_SUITE,
     Project,
     SharedVenv,
-    make_overlay,
-    run_ok,
+    install_project,
 )
 
 pytestmark = pytest.mark.integration
@@ -107,14 +105,7 @@ def shop(tmp_path: Path, shared_venv: SharedVenv) -> Project:
     spec.write_text(SPEC)
     projects.new_service("shop", spec_path=spec, database=None, directory=tmp_path)
     root = tmp_path / "shop"
-    overlay = tmp_path / "venv"
-    make_overlay(shared_venv, overlay)
-    run_ok(
-        [overlay / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "-e", root],
-        what="installing the shop", cwd=root, timeout=TIMEOUT_INSTALL,
-    )  # fmt: skip
-    return Project("shop", root, "shop", overlay)
+    return install_project(root, shared_venv, tmp_path / "venv", example="shop")
 
 
 def edit(path: Path, old: str, new: str) -> None:

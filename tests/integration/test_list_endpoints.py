@@ -16,12 +16,10 @@ from apiforge import project as projects
 
 from .conftest import (
     EXAMPLES_DIR,
-    TIMEOUT_INSTALL,
     TIMEOUT_SUITE,
     Project,
     SharedVenv,
-    make_overlay,
-    run_ok,
+    install_project,
 )
 
 pytestmark = pytest.mark.integration
@@ -36,14 +34,7 @@ def bookstore(tmp: Path, shared_venv: SharedVenv, *, cursor: bool) -> Project:
     spec.write_text(spec_text)
     projects.new_service("bookstore", spec_path=spec, database=None, directory=tmp)
     root = tmp / "bookstore"
-    overlay = tmp / "venv"
-    make_overlay(shared_venv, overlay)
-    run_ok(
-        [overlay / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps",
-         "--no-build-isolation", "-e", root],
-        what="installing the bookstore", cwd=root, timeout=TIMEOUT_INSTALL,
-    )  # fmt: skip
-    return Project("bookstore", root, "bookstore", overlay)
+    return install_project(root, shared_venv, tmp / "venv", example="bookstore")
 
 
 @pytest.fixture(scope="module")
