@@ -353,8 +353,13 @@ def test_missing_file_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_unreadable_file_is_a_user_error(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="cannot read the spec"):
+    with pytest.raises(UserError, match="is a folder, not a spec file"):
         load_spec(tmp_path)
+    unreadable = tmp_path / "apiforge.yaml"
+    unreadable.mkdir()
+    (unreadable / "x").mkdir()
+    with pytest.raises(UserError, match="no such spec file|is a folder"):
+        load_spec(unreadable / "missing.yaml")
 
 
 def test_non_utf8_file_is_located(tmp_path: Path) -> None:

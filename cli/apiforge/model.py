@@ -103,6 +103,11 @@ class ResourceModel:
         return action in self.actions
 
     @property
+    def a_title(self) -> str:
+        """The title with its indefinite article: "a book", "an author"."""
+        return f"{'an' if self.title[:1] in 'aeio' else 'a'} {self.title}"
+
+    @property
     def writable_fields(self) -> tuple[FieldModel, ...]:
         return tuple(f for f in self.fields if f.writable)
 

@@ -7,7 +7,8 @@ Installing FastAPI, SQLAlchemy, mypy & co. takes a minute, so it happens once:
 * **Shared venv** (``<cache>/venvs/<key>``, cache = ``$APIFORGE_TEST_CACHE`` or
   ``<repo>/.cache``). It holds the *dependencies only*: the union of every generated
   project's ``dependencies``, its ``dev``/``postgresql``/``mysql`` extras and its
-  ``build-system.requires``, read from the generated ``pyproject.toml`` files. ``key``
+  ``build-system.requires``, read from the generated ``pyproject.toml`` files, plus
+  ``TEST_REQUIREMENTS`` (schemathesis, which our checks run against the services). ``key``
   hashes that list (plus the Python version), so a generator change that alters
   dependencies gets a new venv and an unchanged one reuses the old venv on later runs.
   It is built under an exclusive ``fcntl.flock`` (pytest-xdist workers wait for the
@@ -68,6 +69,9 @@ CLI_DIR = REPO / "cli"
 EXAMPLES_DIR = Path(os.environ.get("APIFORGE_TEST_EXAMPLES") or REPO / "examples").resolve()
 REQUIRED_EXAMPLES = ("minimal", "bookstore")
 EXTRAS = ("dev", "postgresql", "mysql")
+# Tools our own checks run in a generated project's venv (test_schemathesis.py runs
+# `st`), installed into the shared venv with the projects' dependencies and part of its key.
+TEST_REQUIREMENTS = ("schemathesis>=4.32,<5",)
 # Bump when the way the shared venv is built changes, to force a rebuild.
 HARNESS_VERSION = "1"
 UNUSED_VENV_DAYS = 7  # a shared venv no run used for this long is deleted
@@ -519,7 +523,9 @@ def shared_venv(generations: dict[str, Generation]) -> SharedVenv:
     usable = [g for g in generations.values() if g.problem is None]
     if not usable:
         pytest.fail("no example generated a usable project, so there is nothing to install")
-    requirements = sorted({r for g in usable for r in install_requirements(g)})
+    requirements = sorted(
+        {r for g in usable for r in install_requirements(g)} | set(TEST_REQUIREMENTS)
+    )
     try:
         return ensure_shared_venv(requirements, usable)
     except RuntimeError as exc:

@@ -43,7 +43,7 @@ ROUTER_EDIT = '''
 @router.get("/count", operation_id="count_product")
 async def count_products(repository: Repository) -> int:
     """A custom endpoint the user wrote in a generated router."""
-    _rows, total = await repository.list_page(ProductListQuery())
+    _rows, total = await repository.read_page(ProductListQuery())
     return total
 '''
 
