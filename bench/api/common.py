@@ -32,13 +32,25 @@ REPO = HERE.parent.parent
 APPS_DIR = HERE / "apps"
 LUA_SCRIPT = HERE / "wrk" / "bench.lua"
 LOADGEN = HERE / "loadgen.py"
-DEFAULT_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "apiforge-bench" / "venv"
+DEFAULT_VENV = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "apiforge-bench" / "venv"
+)
 
 # What the comparison apps and the tooling need besides the generated service.
 BENCH_PACKAGES = ["fastapi-views", "fastcrud", "asyncpg", "orjson", "uvicorn[standard]"]
 BOOK_COLUMNS = {
-    "id", "title", "isbn", "price", "genre", "published_year", "tags", "in_stock",
-    "author_id", "summary", "created_at", "updated_at",
+    "id",
+    "title",
+    "isbn",
+    "price",
+    "genre",
+    "published_year",
+    "tags",
+    "in_stock",
+    "author_id",
+    "summary",
+    "created_at",
+    "updated_at",
 }
 
 
@@ -78,8 +90,13 @@ def run(
     """Run a command to completion; a non-zero exit or a timeout is a BenchError."""
     try:
         result = subprocess.run(
-            [str(c) for c in cmd], capture_output=True, text=True, timeout=timeout,
-            env=env, cwd=cwd, input=input,
+            [str(c) for c in cmd],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=cwd,
+            input=input,
         )
     except FileNotFoundError:
         raise BenchError(f"{what}: command not found: {cmd[0]}") from None
@@ -89,7 +106,8 @@ def run(
         ) from None
     if result.returncode != 0:
         raise BenchError(
-            f"{what} failed (exit {result.returncode}):\n{tail(result.stdout)}\n{tail(result.stderr)}"
+            f"{what} failed (exit {result.returncode}):\n"
+            f"{tail(result.stdout)}\n{tail(result.stderr)}"
         )
     return result
 
@@ -157,9 +175,26 @@ class Postgres:
     def psql(self, sql: str, database: str = "postgres", *, timeout: float = 60) -> str:
         """Run SQL through psql (no Python driver needed here); tuples-only output."""
         return run(
-            ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.host,
-             "-p", str(self.port), "-U", self.user, "-d", database],
-            what=f"psql on {database}", timeout=timeout, input=sql,
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                database,
+            ],
+            what=f"psql on {database}",
+            timeout=timeout,
+            input=sql,
             env={**os.environ, "PGCONNECT_TIMEOUT": "5"},
         ).stdout.strip()
 
@@ -279,15 +314,20 @@ class Venv:
         return result.returncode == 0
 
     def pip_install(self, *args: str, what: str) -> None:
-        run([self.python, "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
-            what=what, timeout=900)
+        run(
+            [self.python, "-m", "pip", "install", "--disable-pip-version-check", "-q", *args],
+            what=what,
+            timeout=900,
+        )
 
     def versions(self, names: Iterable[str]) -> dict[str, str]:
-        out = run([self.python, "-m", "pip", "list", "--format", "json"],
-                  what="pip list", timeout=120).stdout
+        out = run(
+            [self.python, "-m", "pip", "list", "--format", "json"], what="pip list", timeout=120
+        ).stdout
         wanted = {n.lower().replace("_", "-") for n in names}
         return {
-            p["name"]: p["version"] for p in json.loads(out)
+            p["name"]: p["version"]
+            for p in json.loads(out)
             if p["name"].lower().replace("_", "-") in wanted
         }
 
@@ -308,9 +348,26 @@ def generate_service(spec: Path, name: str, into: Path) -> Path:
     if not spec.exists():
         raise BenchError(f"spec not found: {spec}")
     env = {**os.environ, "PYTHONPATH": str(REPO / "cli")}
-    run([sys.executable, "-m", "apiforge", "new-service", name, "--spec", spec,
-         "--database", "postgresql", "--dir", into, "--no-input"],
-        what=f"apiforge new-service {name}", timeout=300, env=env, cwd=into)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "apiforge",
+            "new-service",
+            name,
+            "--spec",
+            spec,
+            "--database",
+            "postgresql",
+            "--dir",
+            into,
+            "--no-input",
+        ],
+        what=f"apiforge new-service {name}",
+        timeout=300,
+        env=env,
+        cwd=into,
+    )
     project = into / name
     if not (project / "pyproject.toml").exists():
         raise BenchError(f"apiforge new-service wrote no project at {project}")
@@ -318,12 +375,19 @@ def generate_service(spec: Path, name: str, into: Path) -> Path:
 
 
 def install_service(venv: Venv, project: Path) -> None:
-    venv.pip_install("-e", f"{project}[postgresql]", what=f"pip install -e {project.name}[postgresql]")
+    venv.pip_install(
+        "-e", f"{project}[postgresql]", what=f"pip install -e {project.name}[postgresql]"
+    )
 
 
 def migrate(venv: Venv, project: Path, database_url: str) -> None:
-    run([venv.bin("alembic"), "upgrade", "head"], what="alembic upgrade head", timeout=300,
-        cwd=project, env={**os.environ, "DATABASE_URL": database_url})
+    run(
+        [venv.bin("alembic"), "upgrade", "head"],
+        what="alembic upgrade head",
+        timeout=300,
+        cwd=project,
+        env={**os.environ, "DATABASE_URL": database_url},
+    )
 
 
 def spec_with_cursor_pagination(source: Path, name: str, dest: Path) -> Path:
@@ -337,13 +401,17 @@ def spec_with_cursor_pagination(source: Path, name: str, dest: Path) -> Path:
         raise BenchError(f"{source} has no `service: name:` or `book:` line to edit") from None
     lines[name_at] = f"  name: {name}"
     end = next(
-        (i for i in range(book_at + 1, len(lines)) if lines[i].startswith("  ") and not lines[i].startswith("   ")),
+        (
+            i
+            for i in range(book_at + 1, len(lines))
+            if lines[i].startswith("  ") and not lines[i].startswith("   ")
+        ),
         len(lines),
     )
-    block = lines[book_at + 1:end]
+    block = lines[book_at + 1 : end]
     block = [line for line in block if not line.strip().startswith("pagination:")]
     block.append("    pagination: cursor")
-    lines[book_at + 1:end] = block
+    lines[book_at + 1 : end] = block
     dest.write_text("\n".join(lines) + "\n")
     return dest
 
@@ -384,16 +452,29 @@ class Server:
     def start(self, venv: Venv, flags: Sequence[str], cores: Cores) -> None:
         if not port_is_free(self.port):
             raise BenchError(f"port {self.port} is taken; pass another --port-base")
-        cmd = [*cores.prefix("app"), str(venv.bin("uvicorn")), self.target,
-               "--host", "127.0.0.1", "--port", str(self.port), *flags]
+        cmd = [
+            *cores.prefix("app"),
+            str(venv.bin("uvicorn")),
+            self.target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *flags,
+        ]
         if self.app_dir is not None:
             cmd += ["--app-dir", str(self.app_dir)]
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
             # taskset execs uvicorn: the pid is the server's own.
             self.process = subprocess.Popen(
-                cmd, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                cmd,
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
 
     def wait_ready(self, timeout: float = 45) -> None:
@@ -588,35 +669,85 @@ def load_tool(wanted: str = "auto") -> str:
         return "wrk"
     if wanted == "wrk":
         raise BenchError("wrk is not installed (Debian: apt-get install -y wrk)")
-    warn("wrk is not installed (Debian: apt-get install -y wrk); using the slower Python load generator")
+    warn(
+        "wrk is not installed (Debian: apt-get install -y wrk); "
+        "using the slower Python load generator"
+    )
     return "python"
 
 
 def run_load(
-    tool: str, venv: Venv, cores: Cores, url_base: str, mode: str, path: str, *,
-    seconds: float, connections: int, max_id: int = 1, isbn_prefix: str = "100",
+    tool: str,
+    venv: Venv,
+    cores: Cores,
+    url_base: str,
+    mode: str,
+    path: str,
+    *,
+    seconds: float,
+    connections: int,
+    max_id: int = 1,
+    isbn_prefix: str = "100",
 ) -> LoadResult:
     """One fixed-concurrency run against url_base+path from a process on the load core."""
     if tool == "wrk":
-        cmd = [*cores.prefix("load"), "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s",
-               "--timeout", "5s", "-s", str(LUA_SCRIPT), url_base,
-               "--", mode, path, str(max_id), isbn_prefix]
+        cmd = [
+            *cores.prefix("load"),
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(LUA_SCRIPT),
+            url_base,
+            "--",
+            mode,
+            path,
+            str(max_id),
+            isbn_prefix,
+        ]
     else:
-        cmd = [*cores.prefix("load"), str(venv.python), str(LOADGEN), "--url", url_base,
-               "--mode", mode, "--path", path, "--max-id", str(max_id),
-               "--isbn-prefix", isbn_prefix, "--connections", str(connections),
-               "--seconds", str(seconds)]
+        cmd = [
+            *cores.prefix("load"),
+            str(venv.python),
+            str(LOADGEN),
+            "--url",
+            url_base,
+            "--mode",
+            mode,
+            "--path",
+            path,
+            "--max-id",
+            str(max_id),
+            "--isbn-prefix",
+            isbn_prefix,
+            "--connections",
+            str(connections),
+            "--seconds",
+            str(seconds),
+        ]
     out = run(cmd, what=f"load generator ({tool}) {mode} {path}", timeout=seconds + 60).stdout
-    line = next((l for l in out.splitlines() if l.startswith("BENCH_JSON ")), None)
+    line = next((x for x in out.splitlines() if x.startswith("BENCH_JSON ")), None)
     if line is None:
         raise BenchError(f"the load generator printed no summary:\n{tail(out)}")
     data = json.loads(line.removeprefix("BENCH_JSON "))
-    errors = (data["status_errors"] + data["connect_errors"] + data["read_errors"]
-              + data["write_errors"] + data["timeouts"])
+    errors = (
+        data["status_errors"]
+        + data["connect_errors"]
+        + data["read_errors"]
+        + data["write_errors"]
+        + data["timeouts"]
+    )
     return LoadResult(
-        requests=data["requests"], seconds=data["duration_us"] / 1e6, errors=errors,
-        p50_ms=data["p50_us"] / 1000, p90_ms=data["p90_us"] / 1000,
-        p99_ms=data["p99_us"] / 1000, mean_ms=data["mean_us"] / 1000,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        errors=errors,
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        mean_ms=data["mean_us"] / 1000,
     )
 
 
@@ -635,13 +766,25 @@ HOT_SPOTS = [
     ("DB: transaction begin/commit/rollback", ("rollback (", "commit (", "begin (", "_begin_impl")),
     ("SQLAlchemy: building/compiling statements", ("sqlalchemy/sql/",)),
     ("SQLAlchemy: ORM (session, loading objects, unit of work)", ("sqlalchemy/orm/",)),
-    ("asyncpg: executing queries, decoding rows", ("asyncpg/prepared_stmt.py", "asyncpg/connection.py")),
-    ("Pydantic: validation / model construction", ("model_validate", "validate_python", "pydantic/main.py")),
-    ("serialising the response (JSON)", ("dump_json", "jsonable_encoder", "serialize_response", "render (", "json_response")),
+    (
+        "asyncpg: executing queries, decoding rows",
+        ("asyncpg/prepared_stmt.py", "asyncpg/connection.py"),
+    ),
+    (
+        "Pydantic: validation / model construction",
+        ("model_validate", "validate_python", "pydantic/main.py"),
+    ),
+    (
+        "serialising the response (JSON)",
+        ("dump_json", "jsonable_encoder", "serialize_response", "render (", "json_response"),
+    ),
 ]
 # Counted by the leaf frame only (self time).
 HOT_SPOTS_SELF = [
-    ("HTTP server itself: parsing, writing (uvicorn, httptools; self time)", ("uvicorn/protocols/",)),
+    (
+        "HTTP server itself: parsing, writing (uvicorn, httptools; self time)",
+        ("uvicorn/protocols/",),
+    ),
     ("asyncio/uvloop scheduling (self time)", ("asyncio/", "uvloop/")),
 ]
 
@@ -688,11 +831,22 @@ def summarise_pyspy_raw(raw: Path, package_root: str, top: int = 15) -> str:
     lines += table(spots, "hot spots (inclusive: stacks through them; they overlap)", len(spots))
     lines += table(by_library, "self time by library (leaf frame's package)", 12)
     lines += table(own, "self time by function", top)
-    boring = ("click/", "uvicorn/server.py", "uvicorn/_compat.py", "uvicorn/main.py",
-              "asyncio/runners.py", "asyncio/base_events.py", "asyncio/events.py", "(uvicorn)",
-              "threading.py", "<module>")
+    boring = (
+        "click/",
+        "uvicorn/server.py",
+        "uvicorn/_compat.py",
+        "uvicorn/main.py",
+        "asyncio/runners.py",
+        "asyncio/base_events.py",
+        "asyncio/events.py",
+        "(uvicorn)",
+        "threading.py",
+        "<module>",
+    )
     interesting = Counter({k: v for k, v in inclusive.items() if not any(b in k for b in boring)})
-    lines += table(interesting, "inclusive time by function (excluding the event loop frames)", top + 10)
+    lines += table(
+        interesting, "inclusive time by function (excluding the event loop frames)", top + 10
+    )
     return "\n".join(lines)
 
 
@@ -718,21 +872,55 @@ def _library(frame: str, package_root: str) -> str:
 
 
 def profile_server(
-    venv: Venv, cores: Cores, server: Server, out: Path, seconds: float, tool: str,
-    mode: str, path: str, connections: int, max_id: int, isbn_prefix: str,
+    venv: Venv,
+    cores: Cores,
+    server: Server,
+    out: Path,
+    seconds: float,
+    tool: str,
+    mode: str,
+    path: str,
+    connections: int,
+    max_id: int,
+    isbn_prefix: str,
 ) -> Path:
     """py-spy record (raw collapsed stacks) of the server while the load generator runs."""
     pyspy = venv.bin("py-spy")
     if not pyspy.exists():
         raise BenchError("py-spy is not in the bench venv (run.py installs it with --profile)")
-    cmd = [*cores.prefix("load"), str(pyspy), "record", "--pid", str(server.pid),
-           "--duration", str(int(seconds)), "--rate", "250", "--format", "raw", "--gil",
-           "--full-filenames", "--nonblocking", "--output", str(out)]
+    cmd = [
+        *cores.prefix("load"),
+        str(pyspy),
+        "record",
+        "--pid",
+        str(server.pid),
+        "--duration",
+        str(int(seconds)),
+        "--rate",
+        "250",
+        "--format",
+        "raw",
+        "--gil",
+        "--full-filenames",
+        "--nonblocking",
+        "--output",
+        str(out),
+    ]
     spy = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         time.sleep(0.5)
-        run_load(tool, venv, cores, server.base, mode, path, seconds=seconds + 1,
-                 connections=connections, max_id=max_id, isbn_prefix=isbn_prefix)
+        run_load(
+            tool,
+            venv,
+            cores,
+            server.base,
+            mode,
+            path,
+            seconds=seconds + 1,
+            connections=connections,
+            max_id=max_id,
+            isbn_prefix=isbn_prefix,
+        )
         output, _ = spy.communicate(timeout=seconds + 30)
     except subprocess.TimeoutExpired:
         spy.kill()
@@ -741,6 +929,8 @@ def profile_server(
         if spy.poll() is None:
             spy.kill()
     if spy.returncode != 0 or not out.exists():
-        raise BenchError(f"py-spy failed (exit {spy.returncode}):\n{tail(output)}"
-                         "\n(py-spy needs ptrace: root, or CAP_SYS_PTRACE in a container)")
+        raise BenchError(
+            f"py-spy failed (exit {spy.returncode}):\n{tail(output)}"
+            "\n(py-spy needs ptrace: root, or CAP_SYS_PTRACE in a container)"
+        )
     return out

@@ -6,7 +6,7 @@
 Generates a variant of examples/bookstore.yaml whose book resource has
 `pagination: cursor` (service `bookcursor`), installs it into the bench venv, seeds
 the table with generate_series, and serves it with uvicorn pinned to one core.
-For each sort order (default `id` and `-price`) it times, over HTTP:
+For each sort order (default `id`, `-price` and `published_year`) it times, over HTTP:
 
   first  GET /api/v1/books?sort=S&limit=20
   deep   GET /api/v1/books?sort=S&limit=20&cursor=C   (C points 40 rows before the end)
@@ -66,8 +66,13 @@ from common import (  # noqa: E402
 SERVICE = "bookcursor"
 PREFIX = "/api/v1/books"
 GOAL = 1.2
-SQL_TYPES = {"id": "int", "price": "decimal", "published_year": "int", "title": "str",
-             "created_at": "datetime"}
+SQL_TYPES = {
+    "id": "int",
+    "price": "decimal",
+    "published_year": "int",
+    "title": "str",
+    "created_at": "datetime",
+}
 
 # Runs inside the bench venv: the generated service's own encode_cursor builds the token.
 ENCODE_HELPER = f"""
@@ -90,11 +95,18 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="200,000 rows, 60 requests per page")
     parser.add_argument("--rows", type=int, help="books to seed (default 1,000,000; quick 200,000)")
-    parser.add_argument("--requests", type=int, help="timed requests per page (default 300; quick 60)")
+    parser.add_argument(
+        "--requests", type=int, help="timed requests per page (default 300; quick 60)"
+    )
     parser.add_argument("--limit", type=int, default=20, help="page size")
-    parser.add_argument("--sorts", default="id,-price",
-                        help="sort orders to test, separated by ';' or ',' (each one field)")
-    parser.add_argument("--load-seconds", type=float, help="wrk seconds per page (default 5; quick 2; 0 = skip)")
+    parser.add_argument(
+        "--sorts",
+        default="id,-price,published_year",
+        help="sort orders to test, separated by ';' or ',' (each one field)",
+    )
+    parser.add_argument(
+        "--load-seconds", type=float, help="wrk seconds per page (default 5; quick 2; 0 = skip)"
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--spec", type=Path, default=REPO / "examples" / "bookstore.yaml")
     parser.add_argument("--pg-host", default="127.0.0.1")
@@ -129,8 +141,12 @@ def sort_values(sort: str, item: dict, tie_breaker: bool) -> list[list[str]]:
 
 
 def encode(venv_python: Path, requests: list[tuple[str, list[list[str]]]]) -> list[str]:
-    out = run([venv_python, "-c", ENCODE_HELPER], what=f"{SERVICE}.pagination.encode_cursor",
-              timeout=60, input=json.dumps(requests)).stdout
+    out = run(
+        [venv_python, "-c", ENCODE_HELPER],
+        what=f"{SERVICE}.pagination.encode_cursor",
+        timeout=60,
+        input=json.dumps(requests),
+    ).stdout
     return json.loads(out)
 
 
@@ -148,14 +164,16 @@ def row_at(pg: Postgres, database: str, sort: str, id_descending: bool, offset: 
     out = pg.psql(
         f"SELECT json_build_object('id', id{extra}) FROM books "
         f"ORDER BY {order_sql(sort, id_descending)} OFFSET {offset} LIMIT 1;",
-        database, timeout=300,
+        database,
+        timeout=300,
     )
     return json.loads(out)
 
 
 def first_ids(pg: Postgres, database: str, sort: str, id_descending: bool, limit: int) -> list[int]:
-    out = pg.psql(f"SELECT id FROM books ORDER BY {order_sql(sort, id_descending)} LIMIT {limit};",
-                  database)
+    out = pg.psql(
+        f"SELECT id FROM books ORDER BY {order_sql(sort, id_descending)} LIMIT {limit};", database
+    )
     return [int(v) for v in out.split()]
 
 
@@ -175,15 +193,21 @@ def measure_sort(args, pg, venv, server, cores, tool, sort: str) -> dict:
         raise BenchError(f"GET {base} answered {status}: {str(first)[:300]}")
     items = first["items"]
     if len(items) != args.limit or not first["next_cursor"]:
-        raise BenchError(f"GET {base}: expected {args.limit} items and a next_cursor, got "
-                         f"{len(items)} items, next_cursor={first['next_cursor']!r}")
+        raise BenchError(
+            f"GET {base}: expected {args.limit} items and a next_cursor, got "
+            f"{len(items)} items, next_cursor={first['next_cursor']!r}"
+        )
 
     # Which tie-breaker order does the service use (id ascending, or following the sort)?
     ids = [item["id"] for item in items]
-    candidates = [d for d in (False, True) if first_ids(pg, args.database, sort, d, args.limit) == ids]
+    candidates = [
+        d for d in (False, True) if first_ids(pg, args.database, sort, d, args.limit) == ids
+    ]
     if not candidates:
-        raise BenchError(f"sort={sort}: the first page matches neither ORDER BY "
-                         f"{order_sql(sort, False)} nor {order_sql(sort, True)}; ids {ids}")
+        raise BenchError(
+            f"sort={sort}: the first page matches neither ORDER BY "
+            f"{order_sql(sort, False)} nor {order_sql(sort, True)}; ids {ids}"
+        )
     id_descending = candidates[0]
 
     # Prove the cursor construction on the first page, then build the deep cursor.
@@ -193,7 +217,8 @@ def measure_sort(args, pg, venv, server, cores, tool, sort: str) -> dict:
     matching = [t for t, token in zip(tries, rebuilt, strict=True) if token == first["next_cursor"]]
     if not matching:
         raise BenchError(
-            f"sort={sort}: encode_cursor({sort!r}, values of the last item) gives {rebuilt}, but the "
+            f"sort={sort}: encode_cursor({sort!r}, values of the last item) gives {rebuilt}, "
+            "but the "
             f"service answered next_cursor={first['next_cursor']!r}; the cursor format changed "
             "(update ENCODE_HELPER / sort_values in this script)"
         )
@@ -208,8 +233,10 @@ def measure_sort(args, pg, venv, server, cores, tool, sort: str) -> dict:
         raise BenchError(f"the deep cursor page answered {status}: {str(deep)[:300]}")
     deep_ids = [item["id"] for item in deep["items"]]
     if len(deep_ids) != args.limit or deep_ids[0] != expected_first:
-        raise BenchError(f"sort={sort}: the deep page should start at id {expected_first} with "
-                         f"{args.limit} items; it holds {deep_ids[:5]}… ({len(deep_ids)} items)")
+        raise BenchError(
+            f"sort={sort}: the deep page should start at id {expected_first} with "
+            f"{args.limit} items; it holds {deep_ids[:5]}… ({len(deep_ids)} items)"
+        )
 
     # Sequential, alternating, one keep-alive connection: latency without queueing.
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
@@ -226,7 +253,9 @@ def measure_sort(args, pg, venv, server, cores, tool, sort: str) -> dict:
         conn.close()
 
     result = {
-        "sort": sort, "depth": depth + 1, "tie_breaker_desc": id_descending,
+        "sort": sort,
+        "depth": depth + 1,
+        "tie_breaker_desc": id_descending,
         "first_median_ms": statistics.median(timings["first"]),
         "deep_median_ms": statistics.median(timings["deep"]),
         "first_p90_ms": statistics.quantiles(timings["first"], n=10)[-1],
@@ -235,13 +264,23 @@ def measure_sort(args, pg, venv, server, cores, tool, sort: str) -> dict:
     result["ratio"] = result["deep_median_ms"] / result["first_median_ms"]
     if args.load_seconds:
         for name, path in (("first", base), ("deep", deep_path)):
-            load = run_load(tool, venv, cores, server.base, "get", path, seconds=args.load_seconds,
-                            connections=args.connections)
+            load = run_load(
+                tool,
+                venv,
+                cores,
+                server.base,
+                "get",
+                path,
+                seconds=args.load_seconds,
+                connections=args.connections,
+            )
             if load.errors:
                 warn(f"sort={sort} {name}: {load.errors} failed requests under load")
             result[f"{name}_rps"] = load.rps
             result[f"{name}_p99_ms"] = load.p99_ms
-        result["rps_ratio"] = result["first_rps"] / result["deep_rps"] if result["deep_rps"] else float("inf")
+        result["rps_ratio"] = (
+            result["first_rps"] / result["deep_rps"] if result["deep_rps"] else float("inf")
+        )
     return result
 
 
@@ -274,8 +313,14 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
 
     env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "DATABASE_URL": db_url}
     flags = uvicorn_flags(venv)
-    server = Server(key="cursor", target=f"{SERVICE}.main:app", port=args.port, cwd=project,
-                    env=env, log=work / "server.log")
+    server = Server(
+        key="cursor",
+        target=f"{SERVICE}.main:app",
+        port=args.port,
+        cwd=project,
+        env=env,
+        log=work / "server.log",
+    )
     server.start(venv, flags, cores)
     cleanup.callback(server.stop)
     server.wait_ready()
@@ -288,26 +333,43 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         step(f"sort={sort}: first page vs a cursor {args.rows - 2 * args.limit + 1:,} rows deep")
         result = measure_sort(args, pg, venv, server, cores, tool, sort)
         results.append(result)
-        say(f"    first {result['first_median_ms']:.2f} ms, deep {result['deep_median_ms']:.2f} ms "
-            f"(medians of {args.requests}): {result['ratio']:.2f}×")
+        say(
+            f"    first {result['first_median_ms']:.2f} ms, deep {result['deep_median_ms']:.2f} ms "
+            f"(medians of {args.requests}): {result['ratio']:.2f}×"
+        )
 
     say()
-    say(f"Cursor depth — {time.strftime('%Y-%m-%d %H:%M')}, {args.rows:,} books, limit {args.limit}, "
-        f"{pg_version.split(' on ')[0]}, load average {load_before} → {load_average()}")
-    head = ("| sort | deep row | first page median ms (p90) | deep page median ms (p90) | deep/first | goal ≤ 1.2× |")
+    say(
+        f"Cursor depth — {time.strftime('%Y-%m-%d %H:%M')}, {args.rows:,} books, "
+        f"limit {args.limit}, "
+        f"{pg_version.split(' on ')[0]}, load average {load_before} → {load_average()}"
+    )
+    head = (
+        "| sort | deep row | first page median ms (p90) | deep page median ms (p90) "
+        "| deep/first | goal ≤ 1.2× |"
+    )
     lines = [head, "| --- | ---: | ---: | ---: | ---: | --- |"]
     for r in results:
         lines.append(
-            f"| `{r['sort']}` | {r['depth']:,} | {r['first_median_ms']:.2f} ({r['first_p90_ms']:.2f}) | "
+            f"| `{r['sort']}` | {r['depth']:,} | "
+            f"{r['first_median_ms']:.2f} ({r['first_p90_ms']:.2f}) | "
             f"{r['deep_median_ms']:.2f} ({r['deep_p90_ms']:.2f}) | {r['ratio']:.2f}× | "
-            f"{'yes' if r['ratio'] <= GOAL else 'NO'} |")
+            f"{'yes' if r['ratio'] <= GOAL else 'NO'} |"
+        )
     if args.load_seconds:
-        lines += ["", f"Under load ({tool}, {args.connections} connections, {args.load_seconds:g} s each):", "",
-                  "| sort | first page req/s (p99 ms) | deep page req/s (p99 ms) | first/deep throughput |",
-                  "| --- | ---: | ---: | ---: |"]
+        lines += [
+            "",
+            f"Under load ({tool}, {args.connections} connections, {args.load_seconds:g} s each):",
+            "",
+            "| sort | first page req/s (p99 ms) | deep page req/s (p99 ms) "
+            "| first/deep throughput |",
+            "| --- | ---: | ---: | ---: |",
+        ]
         for r in results:
-            lines.append(f"| `{r['sort']}` | {r['first_rps']:,.0f} ({r['first_p99_ms']:.1f}) | "
-                         f"{r['deep_rps']:,.0f} ({r['deep_p99_ms']:.1f}) | {r['rps_ratio']:.2f}× |")
+            lines.append(
+                f"| `{r['sort']}` | {r['first_rps']:,.0f} ({r['first_p99_ms']:.1f}) | "
+                f"{r['deep_rps']:,.0f} ({r['deep_p99_ms']:.1f}) | {r['rps_ratio']:.2f}× |"
+            )
     say("\n".join(lines))
     say(f"\n({(time.time() - started) / 60:.1f} min)")
     return 0

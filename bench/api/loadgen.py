@@ -20,23 +20,28 @@ GENRES = ("fiction", "science", "programming")
 
 def build_request(args: argparse.Namespace, host: str, counter: itertools.count) -> bytes:
     if args.mode == "retrieve":
-        return (f"GET {args.path}/{random.randint(1, args.max_id)} HTTP/1.1\r\n"
-                f"Host: {host}\r\n\r\n").encode()
+        return (
+            f"GET {args.path}/{random.randint(1, args.max_id)} HTTP/1.1\r\nHost: {host}\r\n\r\n"
+        ).encode()
     if args.mode == "create":
         n = next(counter)
-        body = json.dumps({
-            "title": f"Benchmark book {n}",
-            "isbn": f"{args.isbn_prefix}0{n:09d}",
-            "price": round(random.uniform(1, 199), 2),
-            "genre": random.choice(GENRES),
-            "published_year": random.randint(1950, 2024),
-            "tags": ["bench", "wrk"],
-            "in_stock": True,
-            "author_id": random.randint(1, 1000),
-            "summary": "Created by the API benchmark.",
-        }).encode()
-        return (f"POST {args.path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        body = json.dumps(
+            {
+                "title": f"Benchmark book {n}",
+                "isbn": f"{args.isbn_prefix}0{n:09d}",
+                "price": round(random.uniform(1, 199), 2),
+                "genre": random.choice(GENRES),
+                "published_year": random.randint(1950, 2024),
+                "tags": ["bench", "wrk"],
+                "in_stock": True,
+                "author_id": random.randint(1, 1000),
+                "summary": "Created by the API benchmark.",
+            }
+        ).encode()
+        return (
+            f"POST {args.path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
     return f"GET {args.path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
 
 
@@ -90,10 +95,12 @@ async def main(args: argparse.Namespace) -> None:
     counter = itertools.count(1)
     started = time.perf_counter()
     deadline = started + args.seconds
-    await asyncio.gather(*(
-        worker(args, parts.hostname, parts.port, deadline, counter, latencies, errors)
-        for _ in range(args.connections)
-    ))
+    await asyncio.gather(
+        *(
+            worker(args, parts.hostname, parts.port, deadline, counter, latencies, errors)
+            for _ in range(args.connections)
+        )
+    )
     elapsed = time.perf_counter() - started
     latencies.sort()
 
@@ -103,13 +110,27 @@ async def main(args: argparse.Namespace) -> None:
         return int(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1e6)
 
     mean = sum(latencies) / len(latencies) * 1e6 if latencies else 0
-    print("BENCH_JSON " + json.dumps({
-        "requests": len(latencies), "duration_us": int(elapsed * 1e6), "bytes": 0,
-        "status_errors": errors["status"], "connect_errors": 0, "read_errors": 0,
-        "write_errors": 0, "timeouts": errors["timeouts"], "p50_us": pct(50),
-        "p90_us": pct(90), "p99_us": pct(99), "mean_us": mean,
-        "max_us": int(latencies[-1] * 1e6) if latencies else 0,
-    }), flush=True)
+    print(
+        "BENCH_JSON "
+        + json.dumps(
+            {
+                "requests": len(latencies),
+                "duration_us": int(elapsed * 1e6),
+                "bytes": 0,
+                "status_errors": errors["status"],
+                "connect_errors": 0,
+                "read_errors": 0,
+                "write_errors": 0,
+                "timeouts": errors["timeouts"],
+                "p50_us": pct(50),
+                "p90_us": pct(90),
+                "p99_us": pct(99),
+                "mean_us": mean,
+                "max_us": int(latencies[-1] * 1e6) if latencies else 0,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

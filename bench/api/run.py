@@ -66,6 +66,11 @@ from common import (  # noqa: E402
 ENDPOINTS = ("retrieve", "list", "create")
 PREFIX = "/api/v1/books"
 LIST_QUERY = "genre=fiction&sort=-price&page_size=20"
+DETAIL_TITLE = (
+    "Spread over rounds; CPU while measuring (medians): the app's share of its core, what else "
+    "ran on that core, how busy the load core (wrk + PostgreSQL) was; database connections "
+    "opened per second:"
+)
 
 
 @dataclass(frozen=True)
@@ -82,17 +87,30 @@ IMPLS = {
     "a": Impl("a", "apiforge generated", "bookstore.main:app", generated=True),
     "b": Impl("b", "hand-written FastAPI + SQLAlchemy ORM", "handwritten:app"),
     "c": Impl("c", "fastapi-views", "views_app:app"),
-    "d": Impl("d", "FastCRUD", "fastcrud_app:app",
-              list_query="genre=fiction&sort=-price&page=1&itemsPerPage=20", items_key="data"),
+    "d": Impl(
+        "d",
+        "FastCRUD",
+        "fastcrud_app:app",
+        list_query="genre=fiction&sort=-price&page=1&itemsPerPage=20",
+        items_key="data",
+    ),
     "e": Impl("e", "Starlette + asyncpg (limit)", "raw_asyncpg:app"),
 }
 
 # The issue's goals for the generated service (a).
 GOALS = [
-    ("a/b", "b", "retrieve", 2.0), ("a/b", "b", "list", 2.0), ("a/b", "b", "create", 1.5),
-    ("a/c", "c", "retrieve", 1.0), ("a/c", "c", "list", 1.0), ("a/c", "c", "create", 1.0),
-    ("a/d", "d", "retrieve", 1.0), ("a/d", "d", "list", 1.0), ("a/d", "d", "create", 1.0),
-    ("a/e", "e", "retrieve", 0.35), ("a/e", "e", "list", 0.35), ("a/e", "e", "create", 0.35),
+    ("a/b", "b", "retrieve", 2.0),
+    ("a/b", "b", "list", 2.0),
+    ("a/b", "b", "create", 1.5),
+    ("a/c", "c", "retrieve", 1.0),
+    ("a/c", "c", "list", 1.0),
+    ("a/c", "c", "create", 1.0),
+    ("a/d", "d", "retrieve", 1.0),
+    ("a/d", "d", "list", 1.0),
+    ("a/d", "d", "create", 1.0),
+    ("a/e", "e", "retrieve", 0.35),
+    ("a/e", "e", "list", 0.35),
+    ("a/e", "e", "create", 0.35),
 ]
 
 
@@ -101,14 +119,23 @@ def parse_args() -> argparse.Namespace:
         description="Benchmark the generated bookstore service against four other implementations.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1 round, 1 s warm-up, 3 s per measurement")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 1 round, 1 s warm-up, 3 s per measurement"
+    )
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3, quick 1)")
-    parser.add_argument("--seconds", type=float, help="seconds per measurement (default 10, quick 3)")
-    parser.add_argument("--warmup", type=float, help="warm-up seconds before each measurement (default 3, quick 1)")
+    parser.add_argument(
+        "--seconds", type=float, help="seconds per measurement (default 10, quick 3)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, help="warm-up seconds before each measurement (default 3, quick 1)"
+    )
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
-    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
-                        help="load generator: wrk, or the asyncio fallback api/loadgen.py")
+    parser.add_argument(
+        "--loadgen",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk, or the asyncio fallback api/loadgen.py",
+    )
     parser.add_argument("--impls", default="abcde", help="which implementations, e.g. 'abe'")
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS), help="comma-separated subset")
     parser.add_argument("--rows", type=int, default=100_000, help="books to seed")
@@ -117,26 +144,49 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", type=int, default=5432)
     parser.add_argument("--pg-user", default="postgres")
-    parser.add_argument("--database", default="apiforge_bench", help="created and dropped by the run")
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
-    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="bench venv (created if missing)")
+    parser.add_argument(
+        "--database", default="apiforge_bench", help="created and dropped by the run"
+    )
+    parser.add_argument(
+        "--keep-db", action="store_true", help="do not drop the database at the end"
+    )
+    parser.add_argument(
+        "--venv", type=Path, default=DEFAULT_VENV, help="bench venv (created if missing)"
+    )
     parser.add_argument("--python", default=sys.executable, help="interpreter for a new venv")
-    parser.add_argument("--port-base", type=int, default=18101, help="servers listen on port-base+0..4")
-    parser.add_argument("--no-pin-postgres", action="store_true",
-                        help="leave the PostgreSQL backends unpinned (default: on the load core)")
-    parser.add_argument("--profile", action="store_true",
-                        help="after measuring, py-spy the generated service under load, per endpoint")
-    parser.add_argument("--profile-seconds", type=float, help="seconds of py-spy per endpoint (default 10, quick 4)")
-    parser.add_argument("--quiet-wait", type=float,
-                        help="before each measurement, wait up to this many seconds for the machine "
-                             "to be idle (default 10, quick 3)")
-    parser.add_argument("--out", type=Path, help="folder for results.json, table.md, logs, profiles")
+    parser.add_argument(
+        "--port-base", type=int, default=18101, help="servers listen on port-base+0..4"
+    )
+    parser.add_argument(
+        "--no-pin-postgres",
+        action="store_true",
+        help="leave the PostgreSQL backends unpinned (default: on the load core)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after measuring, py-spy the generated service under load, per endpoint",
+    )
+    parser.add_argument(
+        "--profile-seconds", type=float, help="seconds of py-spy per endpoint (default 10, quick 4)"
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        help="before each measurement, wait up to this many seconds for the machine "
+        "to be idle (default 10, quick 3)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="folder for results.json, table.md, logs, profiles"
+    )
     args = parser.parse_args()
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.seconds = args.seconds or (3.0 if args.quick else 10.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if args.quick else 3.0)
     args.profile_seconds = args.profile_seconds or (4.0 if args.quick else 10.0)
-    args.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (3.0 if args.quick else 10.0)
+    args.quiet_wait = (
+        args.quiet_wait if args.quiet_wait is not None else (3.0 if args.quick else 10.0)
+    )
     unknown = set(args.impls) - set(IMPLS)
     if unknown or not args.impls:
         parser.error(f"--impls takes letters from {''.join(IMPLS)}")
@@ -187,31 +237,54 @@ def check_impl(impl: Impl, server: Server, rows: int) -> dict:
     status, _, book = http_request("GET", f"{server.base}{PREFIX}/{probe}")
     if status != 200 or not isinstance(book, dict):
         raise BenchError(f"({impl.key}) GET {PREFIX}/{probe} answered {status}: {str(book)[:300]}")
-    missing = {"id", "title", "isbn", "price", "genre", "tags", "author_id", "created_at"} - book.keys()
+    missing = {
+        "id",
+        "title",
+        "isbn",
+        "price",
+        "genre",
+        "tags",
+        "author_id",
+        "created_at",
+    } - book.keys()
     if missing:
         raise BenchError(f"({impl.key}) a retrieved book lacks {sorted(missing)}: {book}")
 
     status, _, page = http_request("GET", f"{server.base}{PREFIX}?{impl.list_query}")
     items = page.get(impl.items_key) if isinstance(page, dict) else None
     if status != 200 or not isinstance(items, list):
-        raise BenchError(f"({impl.key}) GET {PREFIX}?{impl.list_query} answered {status}: {str(page)[:300]}")
+        raise BenchError(
+            f"({impl.key}) GET {PREFIX}?{impl.list_query} answered {status}: {str(page)[:300]}"
+        )
     if len(items) != 20 or any(item.get("genre") != "fiction" for item in items):
         raise BenchError(f"({impl.key}) the list page is not 20 fiction books: {str(items)[:300]}")
     prices = [decimal.Decimal(str(item["price"])) for item in items]
     if prices != sorted(prices, reverse=True):
         raise BenchError(f"({impl.key}) the list page is not sorted by -price: {prices}")
 
-    body = {"title": "Check book", "isbn": f"999{impl.key.encode()[0]:010d}",
-            "price": "12.50", "genre": "science", "published_year": 2001,
-            "tags": ["check"], "in_stock": True, "author_id": 1, "summary": "check"}
+    body = {
+        "title": "Check book",
+        "isbn": f"999{impl.key.encode()[0]:010d}",
+        "price": "12.50",
+        "genre": "science",
+        "published_year": 2001,
+        "tags": ["check"],
+        "in_stock": True,
+        "author_id": 1,
+        "summary": "check",
+    }
     status, _, created = http_request("POST", f"{server.base}{PREFIX}", body)
     if status not in (200, 201) or not isinstance(created, dict) or "id" not in created:
         raise BenchError(f"({impl.key}) POST {PREFIX} answered {status}: {str(created)[:300]}")
     if created.get("isbn") != body["isbn"]:
         raise BenchError(f"({impl.key}) POST {PREFIX} did not echo the book: {created}")
-    return {"book": normalise_book(book), "list_ids": [item["id"] for item in items],
-            "list_prices": prices,
-            "list_keys": sorted(page.keys()), "create_status": status}
+    return {
+        "book": normalise_book(book),
+        "list_ids": [item["id"] for item in items],
+        "list_prices": prices,
+        "list_keys": sorted(page.keys()),
+        "create_status": status,
+    }
 
 
 def compare_checks(checks: dict[str, dict]) -> list[str]:
@@ -222,16 +295,21 @@ def compare_checks(checks: dict[str, dict]) -> list[str]:
         if key == reference_key:
             continue
         diff = sorted(
-            field for field in set(reference["book"]) | set(check["book"])
+            field
+            for field in set(reference["book"]) | set(check["book"])
             if reference["book"].get(field) != check["book"].get(field)
         )
         if diff:
             notes.append(f"({key}) retrieve differs from ({reference_key}) in {diff}")
         if check["list_prices"] != reference["list_prices"]:
-            notes.append(f"({key}) list page has other prices than ({reference_key}): not the same query")
+            notes.append(
+                f"({key}) list page has other prices than ({reference_key}): not the same query"
+            )
         elif check["list_ids"] != reference["list_ids"]:
-            notes.append(f"({key}) list page: same prices as ({reference_key}), equal prices in another "
-                         "id order (tie-breaker direction)")
+            notes.append(
+                f"({key}) list page: same prices as ({reference_key}), equal prices in another "
+                "id order (tie-breaker direction)"
+            )
     return notes
 
 
@@ -269,21 +347,27 @@ def render_table(summary: dict, impls: list[str], endpoints: list[str]) -> str:
 
 
 def render_detail(summary: dict, impls: list[str], endpoints: list[str]) -> str:
-    head = ("| implementation | "
-            + " | ".join(f"{e}: req/s min–max; app / others on app core / load core; new conn/s"
-                         for e in endpoints)
-            + " |")
+    head = (
+        "| implementation | "
+        + " | ".join(
+            f"{e}: req/s min–max; app / others on app core / load core; new conn/s"
+            for e in endpoints
+        )
+        + " |"
+    )
     sep = "| --- | " + " | ".join("---" for _ in endpoints) + " |"
     rows = [head, sep]
     for key in impls:
         cells = []
         for endpoint in endpoints:
             m = summary.get(key, {}).get(endpoint)
-            cells.append("n/a" if m is None else
-                         f"{m['rps_min']:,.0f}–{m['rps_max']:,.0f}; {100 * m['app_cpu']:.0f}% / "
-                         f"{100 * m['others_on_app_core']:.0f}% / {100 * m['load_core_busy']:.0f}%; "
-                         f"{m['new_connections']:.0f}"
-                         + (f", {m['errors']} errors" if m["errors"] else ""))
+            cells.append(
+                "n/a"
+                if m is None
+                else f"{m['rps_min']:,.0f}–{m['rps_max']:,.0f}; {100 * m['app_cpu']:.0f}% / "
+                f"{100 * m['others_on_app_core']:.0f}% / {100 * m['load_core_busy']:.0f}%; "
+                f"{m['new_connections']:.0f}" + (f", {m['errors']} errors" if m["errors"] else "")
+            )
         rows.append(f"| ({key}) | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -299,12 +383,18 @@ def render_ratios(summary: dict, endpoints: list[str]) -> tuple[str, list[dict]]
         ratio = a["rps"] / o["rps"] if o["rps"] else float("inf")
         met = ratio >= goal if goal != 1.0 else ratio > 1.0
         goal_text = f"> {goal:g}×" if goal == 1.0 else f"≥ {goal:g}×"
-        lines.append(f"| {name} | {endpoint} | {ratio:.2f}× | {goal_text} | {'yes' if met else 'NO'} |")
-        verdicts.append({"ratio": name, "endpoint": endpoint, "value": ratio, "goal": goal, "met": met})
+        lines.append(
+            f"| {name} | {endpoint} | {ratio:.2f}× | {goal_text} | {'yes' if met else 'NO'} |"
+        )
+        verdicts.append(
+            {"ratio": name, "endpoint": endpoint, "value": ratio, "goal": goal, "met": met}
+        )
     return "\n".join(lines), verdicts
 
 
-def measure(tool, venv, cores, server, pg, database, mode, path, seconds, isbn_prefix, common) -> LoadResult:
+def measure(
+    tool, venv, cores, server, pg, database, mode, path, seconds, isbn_prefix, common
+) -> LoadResult:
     """One measurement, and how busy each core was during it.
 
     The app's own CPU time comes from /proc/PID/stat; the cores' from /proc/stat. What
@@ -314,8 +404,17 @@ def measure(tool, venv, cores, server, pg, database, mode, path, seconds, isbn_p
     """
     sessions0 = pg.sessions(database)
     app0, cores0, wall0 = server.cpu_seconds(), busy_seconds_per_core(), time.monotonic()
-    result = run_load(tool, venv, cores, server.base, mode, path, seconds=seconds,
-                      isbn_prefix=isbn_prefix, **common)
+    result = run_load(
+        tool,
+        venv,
+        cores,
+        server.base,
+        mode,
+        path,
+        seconds=seconds,
+        isbn_prefix=isbn_prefix,
+        **common,
+    )
     wall = time.monotonic() - wall0
     cores1 = busy_seconds_per_core()
     result.app_cpu = (server.cpu_seconds() - app0) / wall
@@ -345,8 +444,11 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     cores = choose_cores()
     pin_self(cores)
     load_before = load_average()
-    say(f"    load generator: {tool}; cores: app {cores.app}, load + PostgreSQL backends "
-        f"{cores.load}{' (backends unpinned)' if args.no_pin_postgres else ''}; load average {load_before}")
+    say(
+        f"    load generator: {tool}; cores: app {cores.app}, load + PostgreSQL backends "
+        f"{cores.load}{' (backends unpinned)' if args.no_pin_postgres else ''}; "
+        f"load average {load_before}"
+    )
     if pg.free_connections() < 80:
         warn(f"only {pg.free_connections()} PostgreSQL connections free; five pools need up to 75")
 
@@ -366,7 +468,10 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     db_url = pg.url(args.database)
     migrate(venv, project, db_url)
     tags_kind = detect_tags_kind(pg, args.database)
-    step(f"seeding {args.rows:,} books and {args.authors:,} authors (generate_series), VACUUM ANALYZE")
+    step(
+        f"seeding {args.rows:,} books and {args.authors:,} authors "
+        "(generate_series), VACUUM ANALYZE"
+    )
     seconds = seed(pg, args.database, args.rows, args.authors, tags_kind)
     say(f"    seeded in {seconds:.1f} s; books.tags is {tags_kind}")
 
@@ -383,8 +488,12 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     for index, key in enumerate(impls):
         impl = IMPLS[key]
         server = Server(
-            key=key, target=impl.target, port=args.port_base + index,
-            cwd=project if impl.generated else out, env=env, log=out / f"server-{key}.log",
+            key=key,
+            target=impl.target,
+            port=args.port_base + index,
+            cwd=project if impl.generated else out,
+            env=env,
+            log=out / f"server-{key}.log",
             app_dir=None if impl.generated else APPS_DIR,
         )
         server.start(venv, flags, cores)
@@ -393,7 +502,9 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     for server in servers.values():
         server.wait_ready()
 
-    pinner = BackendPinner(args.pg_user, args.database, None if args.no_pin_postgres else cores.load)
+    pinner = BackendPinner(
+        args.pg_user, args.database, None if args.no_pin_postgres else cores.load
+    )
     pinner.start()
     cleanup.callback(pinner.stop)
 
@@ -405,40 +516,73 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     pg.psql(f"DELETE FROM books WHERE id > {args.rows};", args.database)
 
     prefixes = IsbnPrefixes()
-    results: dict[str, dict[str, list[LoadResult]]] = {k: {e: [] for e in args.endpoints} for k in impls}
+    results: dict[str, dict[str, list[LoadResult]]] = {
+        k: {e: [] for e in args.endpoints} for k in impls
+    }
     total_runs = args.rounds * len(args.endpoints) * len(impls)
     done = 0
-    step(f"measuring: {args.rounds} round(s) × {len(args.endpoints)} endpoints × {len(impls)} "
-         f"implementations, {args.warmup:g} s warm-up + {args.seconds:g} s each, "
-         f"{args.connections} connections")
+    step(
+        f"measuring: {args.rounds} round(s) × {len(args.endpoints)} endpoints × {len(impls)} "
+        f"implementations, {args.warmup:g} s warm-up + {args.seconds:g} s each, "
+        f"{args.connections} connections"
+    )
     for round_index in range(args.rounds):
         for endpoint in args.endpoints:
-            order = impls[round_index % len(impls):] + impls[:round_index % len(impls)]
+            order = impls[round_index % len(impls) :] + impls[: round_index % len(impls)]
             for key in order:
                 server = servers[key]
                 mode, path = request_for(IMPLS[key], endpoint)
                 common = dict(connections=args.connections, max_id=args.rows)
                 if args.warmup:
-                    run_load(tool, venv, cores, server.base, mode, path, seconds=args.warmup,
-                             isbn_prefix=prefixes.take(), **common)
+                    run_load(
+                        tool,
+                        venv,
+                        cores,
+                        server.base,
+                        mode,
+                        path,
+                        seconds=args.warmup,
+                        isbn_prefix=prefixes.take(),
+                        **common,
+                    )
                 pinner.pin_now()
                 busy = wait_for_quiet(args.quiet_wait)
                 if busy >= 0.25:
-                    warn(f"the machine is busy ({busy:.2f} cores) before measuring ({key}) {endpoint}")
-                result = measure(tool, venv, cores, server, pg, args.database, mode, path,
-                                 args.seconds, prefixes.take(), common)
+                    warn(
+                        f"the machine is busy ({busy:.2f} cores) before measuring "
+                        f"({key}) {endpoint}"
+                    )
+                result = measure(
+                    tool,
+                    venv,
+                    cores,
+                    server,
+                    pg,
+                    args.database,
+                    mode,
+                    path,
+                    args.seconds,
+                    prefixes.take(),
+                    common,
+                )
                 results[key][endpoint].append(result)
                 done += 1
-                say(f"    [{done:>2}/{total_runs}] round {round_index + 1} {endpoint:<8} ({key}) "
-                    f"{result.rps:>8,.0f} req/s  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms  "
+                say(
+                    f"    [{done:>2}/{total_runs}] round {round_index + 1} {endpoint:<8} ({key}) "
+                    f"{result.rps:>8,.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
+                    f"p99 {result.p99_ms:6.1f} ms  "
                     f"app {100 * result.app_cpu:3.0f}% of its core (others "
                     f"{100 * (result.others_on_app_core or 0):3.0f}%), load core "
                     f"{100 * (result.load_core_busy or 0):3.0f}% busy, "
                     f"{result.new_connections or 0:4.0f} new DB connections/s"
-                    + (f"  {result.errors} ERRORS" if result.errors else ""))
+                    + (f"  {result.errors} ERRORS" if result.errors else "")
+                )
                 if result.error_share > 0.01:
-                    warn(f"({key}) {endpoint}: {result.errors} of {result.requests} requests failed; "
-                         f"see {server.log}")
+                    warn(
+                        f"({key}) {endpoint}: {result.errors} of {result.requests} "
+                        "requests failed; "
+                        f"see {server.log}"
+                    )
                 if endpoint == "create":  # keep the table at the seeded size for everyone
                     pg.psql(f"DELETE FROM books WHERE id > {args.rows};", args.database)
                     pg.psql("VACUUM ANALYZE books;", args.database, timeout=300)
@@ -450,57 +594,106 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
 
     profiles = {}
     if args.profile and "a" in servers:
-        step(f"profiling (a) with py-spy, {args.profile_seconds:g} s per endpoint under the same load")
+        step(
+            f"profiling (a) with py-spy, {args.profile_seconds:g} s per endpoint "
+            "under the same load"
+        )
         for endpoint in args.endpoints:
             mode, path = request_for(IMPLS["a"], endpoint)
-            raw = profile_server(venv, cores, servers["a"], out / f"profile-a-{endpoint}.txt",
-                                 args.profile_seconds, tool, mode, path, args.connections,
-                                 args.rows, prefixes.take())
+            raw = profile_server(
+                venv,
+                cores,
+                servers["a"],
+                out / f"profile-a-{endpoint}.txt",
+                args.profile_seconds,
+                tool,
+                mode,
+                path,
+                args.connections,
+                args.rows,
+                prefixes.take(),
+            )
             profiles[endpoint] = summarise_pyspy_raw(raw, str(project / "src"))
             if endpoint == "create":
                 pg.psql(f"DELETE FROM books WHERE id > {args.rows};", args.database)
 
     load_after = load_average()
-    versions = venv.versions(["fastapi", "starlette", "pydantic", "pydantic-core", "sqlalchemy",
-                              "asyncpg", "uvicorn", "uvloop", "httptools", "fastapi-views",
-                              "fastcrud", "orjson"])
+    versions = venv.versions(
+        [
+            "fastapi",
+            "starlette",
+            "pydantic",
+            "pydantic-core",
+            "sqlalchemy",
+            "asyncpg",
+            "uvicorn",
+            "uvloop",
+            "httptools",
+            "fastapi-views",
+            "fastcrud",
+            "orjson",
+        ]
+    )
     environment = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {machine_cores} cores"
-                   f"{_cpu_model()}",
+        "machine": f"{platform.machine()}, {machine_cores} cores{_cpu_model()}",
         "python": platform.python_version(),
         "postgres": pg_version.split(" on ")[0],
         "load_generator": tool,
         "uvicorn_flags": flags,
-        "cores": {"app": cores.app, "load_and_backends": cores.load,
-                  "backends_pinned": pinner.seen_any and pinner.core is not None},
-        "connections": args.connections, "rounds": args.rounds, "seconds": args.seconds,
-        "warmup": args.warmup, "rows": args.rows, "authors": args.authors,
-        "load_average_before": load_before, "load_average_after": load_after,
-        "versions": versions, "tags_column": tags_kind,
+        "cores": {
+            "app": cores.app,
+            "load_and_backends": cores.load,
+            "backends_pinned": pinner.seen_any and pinner.core is not None,
+        },
+        "connections": args.connections,
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "warmup": args.warmup,
+        "rows": args.rows,
+        "authors": args.authors,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "versions": versions,
+        "tags_column": tags_kind,
     }
-    (out / "results.json").write_text(json.dumps({
-        "environment": environment, "summary": summary, "verdicts": verdicts, "notes": notes,
-        "runs": {k: {e: [asdict(r) | {"rps": r.rps} for r in rs] for e, rs in per.items()}
-                 for k, per in results.items()},
-    }, indent=2, default=str))
-    markdown = (f"{table}\n\n{ratios}\n\nSpread over rounds; CPU while measuring (medians): the app's share of its core, what else ran on that core, how busy the load core (wrk + PostgreSQL) was; database connections opened per second:\n\n"
-                f"{detail}\n")
+    (out / "results.json").write_text(
+        json.dumps(
+            {
+                "environment": environment,
+                "summary": summary,
+                "verdicts": verdicts,
+                "notes": notes,
+                "runs": {
+                    k: {e: [asdict(r) | {"rps": r.rps} for r in rs] for e, rs in per.items()}
+                    for k, per in results.items()
+                },
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    markdown = f"{table}\n\n{ratios}\n\n{DETAIL_TITLE}\n\n{detail}\n"
     (out / "table.md").write_text(markdown)
 
     say()
-    say(f"API benchmark — {environment['date']}, {environment['machine']}, Python {environment['python']}, "
-        f"{environment['postgres']}")
-    say(f"{args.rows:,} books; {args.connections} connections; {args.rounds} round(s) × "
+    say(
+        f"API benchmark — {environment['date']}, {environment['machine']}, "
+        f"Python {environment['python']}, "
+        f"{environment['postgres']}"
+    )
+    say(
+        f"{args.rows:,} books; {args.connections} connections; {args.rounds} round(s) × "
         f"{args.seconds:g} s (median shown); uvicorn {' '.join(flags)}; load by {tool}; "
-        f"load average {load_before} → {load_after}")
+        f"load average {load_before} → {load_after}"
+    )
     say(f"versions: {', '.join(f'{k} {v}' for k, v in sorted(versions.items()))}")
     say()
     say(table)
     say()
     say(ratios)
     say()
-    say("Spread over rounds; CPU while measuring (medians): the app's share of its core, what else ran on that core, how busy the load core (wrk + PostgreSQL) was; database connections opened per second:")
+    say(DETAIL_TITLE)
     say(detail)
     for note in notes:
         say(f"note: {note}")

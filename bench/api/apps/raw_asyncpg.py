@@ -60,13 +60,16 @@ def book_json(row: asyncpg.Record) -> dict[str, Any]:
 
 
 def json_response(content: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(
-        orjson.dumps(content, option=JSON_OPTIONS), status, headers, "application/json"
-    )
+    return Response(orjson.dumps(content, option=JSON_OPTIONS), status, headers, "application/json")
 
 
 def problem(status: int, title: str, detail: str, errors: list | None = None) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if errors:
         body["errors"] = errors
     return Response(orjson.dumps(body), status, media_type="application/problem+json")
@@ -237,9 +240,7 @@ async def create(request: Request) -> Response:
         return problem(409, "Conflict", "A book with this isbn already exists.")
     except asyncpg.ForeignKeyViolationError:
         return problem(409, "Conflict", "The author does not exist.")
-    return json_response(
-        book_json(row), 201, {"location": f"/api/v1/books/{row['id']}"}
-    )
+    return json_response(book_json(row), 201, {"location": f"/api/v1/books/{row['id']}"})
 
 
 async def health(_request: Request) -> Response:

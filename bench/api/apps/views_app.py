@@ -54,9 +54,7 @@ class BookRepository(SQLAlchemyFilterResolver):
 
     async def get_filtered_page(self, filter: BookFilter, **_: Any) -> dict[str, Any]:
         conditions = self.get_filters(filter)
-        total = await self.session.scalar(
-            select(func.count()).select_from(Book).where(*conditions)
-        )
+        total = await self.session.scalar(select(func.count()).select_from(Book).where(*conditions))
         query = self.apply_filter(filter, select(Book)).order_by(Book.id)  # tie-breaker
         items = (await self.session.scalars(query)).all()
         return {
