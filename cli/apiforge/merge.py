@@ -37,12 +37,8 @@ class FileOutcome:
 
 def merge_file(base: str | None, yours: str | None, generated: str | None) -> FileOutcome:
     """Decide a managed file's fate. `None` means: not recorded / not on disk / not generated."""
-    if generated is None:
-        return _no_longer_generated(base, yours)
-    if yours is None:
-        if base is None:
-            return FileOutcome("create", generated)
-        return FileOutcome("skip", None, detail="you deleted it; it stays deleted")
+    if generated is None or yours is None:
+        return _absent(base, yours, generated)
     if yours == generated:
         return FileOutcome("identical", yours)
     if base is None:
@@ -57,13 +53,18 @@ def merge_file(base: str | None, yours: str | None, generated: str | None) -> Fi
 
 def create_once(base: str | None, yours: str | None, generated: str | None) -> FileOutcome:
     """A file written once and then the user's: created when new, otherwise left alone."""
+    if generated is None or yours is None:
+        return _absent(base, yours, generated)
+    return FileOutcome("identical", yours)
+
+
+def _absent(base: str | None, yours: str | None, generated: str | None) -> FileOutcome:
+    """The cases every kind of file shares: not generated any more, or not on disk."""
     if generated is None:
         return _no_longer_generated(base, yours)
-    if yours is None:
-        if base is None:
-            return FileOutcome("create", generated)
-        return FileOutcome("skip", None, detail="you deleted it; it stays deleted")
-    return FileOutcome("identical", yours)
+    if base is None:
+        return FileOutcome("create", generated)
+    return FileOutcome("skip", None, detail="you deleted it; it stays deleted")
 
 
 def _no_longer_generated(base: str | None, yours: str | None) -> FileOutcome:
