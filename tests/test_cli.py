@@ -594,3 +594,19 @@ def test_check_reports_a_spec_change_regenerate_would_refuse(tmp_path: Path) -> 
 
     assert result.exit_code == 1
     assert "no default" in json.loads(result.stdout)["refused"]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["new-service", "--help"]])
+def test_a_closed_pipe_ends_the_command_quietly(argv: list[str]) -> None:
+    """`apiforge --help | head -1`: the reader left; no traceback, no "internal error"."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "apiforge", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # before the interpreter has even started: every write fails
+    _, stderr = process.communicate(timeout=60)
+    assert stderr == b""
+    assert process.returncode == 1

@@ -156,7 +156,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_authors")),
         sa.UniqueConstraint("email", name=op.f("uq_authors_email")),
     )
-    op.create_index(op.f("ix_authors_name"), "authors", ["name"])
+    op.create_index(op.f("ix_authors_name_id"), "authors", ["name", "id"])
     op.create_index(op.f("ix_authors_created_at"), "authors", ["created_at"])
     op.create_table(
         "books",
@@ -545,12 +545,12 @@ def test_unique_constraints_and_indexes_are_added_and_dropped_by_name() -> None:
         'with op.batch_alter_table("authors") as batch_op:',
         'batch_op.create_unique_constraint(batch_op.f("uq_authors_name"), ["name"])',
         'batch_op.create_index(batch_op.f("ix_authors_email"), ["email"])',
-        'batch_op.drop_index(batch_op.f("ix_authors_name"))',
+        'batch_op.drop_index(batch_op.f("ix_authors_name_id"))',
         'batch_op.drop_constraint(batch_op.f("uq_authors_email"), type_="unique")',
     ]
     assert steps(migration, "downgrade") == [
         'with op.batch_alter_table("authors") as batch_op:',
-        'batch_op.create_index(batch_op.f("ix_authors_name"), ["name"])',
+        'batch_op.create_index(batch_op.f("ix_authors_name_id"), ["name", "id"])',
         'batch_op.create_unique_constraint(batch_op.f("uq_authors_email"), ["email"])',
         'batch_op.drop_constraint(batch_op.f("uq_authors_name"), type_="unique")',
         'batch_op.drop_index(batch_op.f("ix_authors_email"))',
@@ -781,10 +781,10 @@ def test_renamed_from_renames_a_table_with_its_constraints_and_references() -> N
         'op.rename_table("authors", "writers")',
         'rename_primary_key("authors", "writers")',
         'with op.batch_alter_table("writers") as batch_op:',
-        'batch_op.create_index(batch_op.f("ix_writers_name"), ["name"])',
+        'batch_op.create_index(batch_op.f("ix_writers_name_id"), ["name", "id"])',
         'batch_op.create_unique_constraint(batch_op.f("uq_writers_email"), ["email"])',
         'batch_op.create_index(batch_op.f("ix_writers_created_at"), ["created_at"])',
-        'batch_op.drop_index(batch_op.f("ix_authors_name"))',
+        'batch_op.drop_index(batch_op.f("ix_authors_name_id"))',
         'batch_op.drop_constraint(batch_op.f("uq_authors_email"), type_="unique")',
         'batch_op.drop_index(batch_op.f("ix_authors_created_at"))',
         'with op.batch_alter_table("books") as batch_op:',
@@ -801,7 +801,7 @@ def test_renamed_from_renames_a_table_with_its_constraints_and_references() -> N
     assert 'RENAME CONSTRAINT "pk_{old_table}" TO "pk_{table}"' in migration.content
     assert migration.summary[:2] == [
         "rename table authors to writers",
-        "rename index ix_authors_name to ix_writers_name",
+        "rename index ix_authors_name_id to ix_writers_name_id",
     ]
 
 
@@ -1076,3 +1076,30 @@ def _generated_ruff_config() -> str:
     environment.filters.update(FILTERS)
     s = types.SimpleNamespace(name="shop", package="shop", version="0.1.0", title="Shop API")
     return environment.from_string(template).render(s=s)
+
+
+# --- schema rules ----------------------------------------------------------------------
+
+
+def test_a_sorted_field_shares_an_index_with_id() -> None:
+    upgrade = steps(plan(None, LIBRARY))
+    assert 'op.create_index(op.f("ix_authors_name_id"), "authors", ["name", "id"])' in upgrade
+    assert not any("ix_authors_name\"" in line for line in upgrade)
+
+
+def test_tables_derived_under_older_rules_migrate_to_the_current_ones() -> None:
+    """A project made when a sorted field had an index of its own (rules 1)."""
+    library = spec(LIBRARY)
+    upgrade = plan_migration(
+        library, library, previous="0001", number=2, allow_destructive=False, old_rules=1
+    )
+    assert upgrade is not None
+    assert upgrade.summary == ["drop index ix_authors_name", "add index ix_authors_name_id"]
+    assert upgrade.destructive == []
+    assert steps(upgrade) == [
+        'with op.batch_alter_table("authors") as batch_op:',
+        'batch_op.create_index(batch_op.f("ix_authors_name_id"), ["name", "id"])',
+        'batch_op.drop_index(batch_op.f("ix_authors_name"))',
+    ]
+    current = plan_migration(library, library, previous="0001", number=2, allow_destructive=False)
+    assert current is None

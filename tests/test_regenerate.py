@@ -248,6 +248,29 @@ def test_an_apiforge_upgrade_merges_template_changes(
     assert result.migration_path is None
 
 
+def test_a_project_made_under_older_schema_rules_gets_a_migration_to_the_current_ones(
+    shop: Path,
+) -> None:
+    """Older apiforge gave a sorted field an index of its own; now it shares one with id."""
+    import json
+
+    edit_spec(shop, "max_length: 100, search: true}", "max_length: 100, search: true, sort: true}")
+    regenerate(shop)
+    state_file = shop / ".apiforge/state.json"
+    document = json.loads(state_file.read_text())
+    assert document["schema_rules"] == 2
+    del document["schema_rules"]  # as an apiforge before the rules were recorded wrote it
+    state_file.write_text(json.dumps(document))
+
+    result = regenerate(shop)
+    assert result.migration_summary == (
+        "drop index ix_products_title",
+        "add index ix_products_title_id",
+    )
+    assert json.loads(state_file.read_text())["schema_rules"] == 2
+    assert regenerate(shop).migration_path is None  # in step with today's rules
+
+
 def test_regenerate_works_in_a_dirty_git_tree(shop: Path) -> None:
     git = ["git", "-C", str(shop), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], check=True)

@@ -85,6 +85,7 @@ def test_state_round_trips_through_disk_byte_for_byte(tmp_path: Path) -> None:
 
     assert loaded.spec_text == SPEC_TEXT
     assert loaded.generator_version == __version__
+    assert loaded.schema_rules == state.SCHEMA_RULES
     assert loaded.baseline == {path: planned.content for path, planned in PLAN.items()}
     assert loaded.files["src/shop/hooks/item.py"].ownership == "create_once"
     assert loaded.files["src/shop/main.py"].sha256 == state.sha256_of("app = 1\n")
@@ -101,6 +102,7 @@ def test_missing_record_says_it_is_not_an_apiforge_project(tmp_path: Path) -> No
         (".apiforge/state.json", "{not json", "state.json is not valid JSON"),
         (".apiforge/state.json", "[]", "not a JSON object"),
         (".apiforge/state.json", '{"format": 1, "files": [{"path": "../x"}]}', "malformed"),
+        (".apiforge/state.json", '{"format": 1, "schema_rules": "2", "files": []}', "positive"),
         (".apiforge/baseline/src/shop/main.py", "app = 2\n", "does not match its sha256"),
     ],
 )
@@ -127,6 +129,15 @@ def test_record_from_a_newer_apiforge_asks_for_an_upgrade(tmp_path: Path) -> Non
     writer.write_files(tmp_path, state.state_files(SPEC_TEXT, PLAN))
     (tmp_path / ".apiforge/state.json").write_text('{"format": 99, "files": []}')
 
+    with pytest.raises(UserError, match="newer apiforge"):
+        state.load_state(tmp_path)
+
+
+def test_a_record_without_schema_rules_was_made_under_rules_1(tmp_path: Path) -> None:
+    writer.write_files(tmp_path, state.state_files(SPEC_TEXT, PLAN))
+    (tmp_path / ".apiforge/state.json").write_text('{"format": 1, "files": []}')
+    assert state.load_state(tmp_path).schema_rules == 1
+    (tmp_path / ".apiforge/state.json").write_text('{"format": 1, "schema_rules": 99, "files": []}')
     with pytest.raises(UserError, match="newer apiforge"):
         state.load_state(tmp_path)
 

@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 try:  # typer ≥ 0.2x vendors click; its usage errors derive from TyperException
     from typer import TyperException as ClickReportedError
 except ImportError:  # pragma: no cover - older typer re-exports click's exceptions
-    from click import ClickException as ClickReportedError  # type: ignore[assignment]
+    from click import ClickException as ClickReportedError  # type: ignore[assignment,no-redef,import-not-found,unused-ignore]
 
 from . import __version__
 from .errors import ApiforgeError
@@ -52,6 +52,8 @@ class ApiforgeGroup(TyperGroup):
 
             print_error(make_console(stderr=True), error)
             raise typer.Exit(error.exit_code) from None
+        except BrokenPipeError:
+            raise  # the reader of our output went away: `__main__` exits quietly
         except (KeyboardInterrupt, typer.Abort):
             typer.echo("interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None

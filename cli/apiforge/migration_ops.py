@@ -20,6 +20,7 @@ from typing import Any
 
 from .model import derive
 from .spec import ResourceSpec, Spec
+from .state import SCHEMA_RULES
 
 FIXED_COLUMNS = frozenset({"id", "created_at", "updated_at"})
 SLUG_LENGTH = 40
@@ -51,7 +52,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Index:
-    column: str
+    columns: tuple[str, ...]  # one, or a sorted field and `id` (keyset pages)
     unique: bool  # a unique constraint rather than a plain index
 
 
@@ -76,14 +77,17 @@ class Table:
         return f"pk_{self.name}"
 
     def index_name(self, index: Index) -> str:
-        return f"{'uq' if index.unique else 'ix'}_{self.name}_{index.column}"
+        return f"{'uq' if index.unique else 'ix'}_{self.name}_{'_'.join(index.columns)}"
 
     def fk_name(self, fk: ForeignKey) -> str:
         return f"fk_{self.name}_{fk.column}_{fk.target}"
 
 
-def tables(spec: Spec) -> tuple[Table, ...]:
-    """The tables of a spec, parents before the tables that reference them."""
+def tables(spec: Spec, *, rules: int = SCHEMA_RULES) -> tuple[Table, ...]:
+    """The tables of a spec, parents before the tables that reference them.
+
+    `rules` is the state's SCHEMA_RULES the tables were (or are to be) derived with.
+    """
     result = []
     for r in derive(spec).resources:
         fields = spec.resources[r.name].fields
@@ -96,13 +100,14 @@ def tables(spec: Spec) -> tuple[Table, ...]:
             columns.append(Column(f.key, f.migration_type, f.nullable, f.type, f.name,
                                   field.has_default, field.default, first))  # fmt: skip
             if f.unique or f.index:
-                indexes.append(Index(f.key, unique=f.unique))
+                indexed = f.index_columns if rules >= 2 else (f.key,)
+                indexes.append(Index(indexed, unique=f.unique))
         if r.timestamps:
             columns += [
                 Column(name, "UTCDateTime()", nullable=False, kind="timestamp")
                 for name in ("created_at", "updated_at")
             ]
-            indexes.append(Index("created_at", unique=False))
+            indexes.append(Index(("created_at",), unique=False))
         foreign_keys = tuple(
             ForeignKey(f.key, (f.foreign_key or "").split(".")[0], f.on_delete or "RESTRICT")
             for f in r.refs
@@ -152,8 +157,8 @@ class Matching:
         )
 
 
-def match(old: Spec | None, new: Spec) -> Matching:
-    old_tables = tables(old) if old is not None else ()
+def match(old: Spec | None, new: Spec, *, old_rules: int = SCHEMA_RULES) -> Matching:
+    old_tables = tables(old, rules=old_rules) if old is not None else ()
     new_tables = tables(new)
     old_by_name = {t.resource: t for t in old_tables}
     claims: dict[str, str] = {}  # new resource → old resource
@@ -272,7 +277,9 @@ def _diff_pair(pair: Pair, table_renames: Mapping[str, str]) -> TableDiff:
         and (before[c.name].type, before[c.name].nullable) != (c.type, c.nullable)
     )
 
-    old_indexes = {old.index_name(i): replace(i, column=moved(i.column)) for i in old.indexes}
+    old_indexes = {
+        old.index_name(i): replace(i, columns=tuple(map(moved, i.columns))) for i in old.indexes
+    }
     new_indexes = {new.index_name(i): i for i in new.indexes}
     kept = {name for name, index in old_indexes.items() if new_indexes.get(name) == index}
     index_drops = [(n, i) for n, i in old_indexes.items() if n not in kept]
@@ -280,7 +287,7 @@ def _diff_pair(pair: Pair, table_renames: Mapping[str, str]) -> TableDiff:
     # keep a plain index on TEXT), and those whose name a new index takes over.
     retyped = {a.new.name for a in altered if a.type_changed}
     unsafe = {name for name in before if name not in after} | retyped
-    early = [(n, i) for n, i in index_drops if i.column in unsafe or n in new_indexes]
+    early = [(n, i) for n, i in index_drops if unsafe.intersection(i.columns) or n in new_indexes]
 
     old_fks = {
         old.fk_name(fk): replace(

@@ -37,6 +37,7 @@ from .migration_ops import (
     slug,
 )
 from .spec import Spec
+from .state import SCHEMA_RULES
 
 LINE_LENGTH = 100  # the generated project's ruff line length
 
@@ -51,14 +52,21 @@ class Migration:
 
 
 def plan_migration(
-    old: Spec | None, new: Spec, *, previous: str | None, number: int, allow_destructive: bool
+    old: Spec | None,
+    new: Spec,
+    *,
+    previous: str | None,
+    number: int,
+    allow_destructive: bool,
+    old_rules: int = SCHEMA_RULES,
 ) -> Migration | None:
     """The revision that takes a database from `old` to `new`; None if no table changes.
 
-    Raises RefusedChange for changes no migration can make safely, and for ones that
-    destroy data unless `allow_destructive`.
+    `old_rules` are the schema rules `old`'s tables were derived with (a project made by
+    an older apiforge). Raises RefusedChange for changes no migration can make safely,
+    and for ones that destroy data unless `allow_destructive`.
     """
-    matching = match(old, new)
+    matching = match(old, new, old_rules=old_rules)
     changes = diff(matching)
     if changes.empty:
         return None
@@ -363,7 +371,7 @@ def _create_table(table: Table) -> list[str]:
     ]
     pk = Call("sa.PrimaryKeyConstraint", (q("id"), _named(table.pk_name)))
     uniques: list[Expr] = [
-        Call("sa.UniqueConstraint", (q(i.column), _named(table.index_name(i))))
+        Call("sa.UniqueConstraint", (*map(q, i.columns), _named(table.index_name(i))))
         for i in table.indexes
         if i.unique
     ]
@@ -371,7 +379,8 @@ def _create_table(table: Table) -> list[str]:
     for index in table.indexes:
         if not index.unique:
             name = Call("op.f", (q(table.index_name(index)),))
-            lines += layout(Call("op.create_index", (name, q(table.name), names(index.column))), 4)
+            create = Call("op.create_index", (name, q(table.name), names(*index.columns)))
+            lines += layout(create, 4)
     return lines
 
 
@@ -506,7 +515,7 @@ def _drop_index(name: str, index: Index) -> Call:
 
 def _create_index(name: str, index: Index) -> Call:
     function = "create_unique_constraint" if index.unique else "create_index"
-    return Call(f"batch_op.{function}", (_f(name), names(index.column)))
+    return Call(f"batch_op.{function}", (_f(name), names(*index.columns)))
 
 
 def _create_fk(name: str, fk: ForeignKey) -> Call:

@@ -64,6 +64,17 @@ class FieldModel:
         return self.attr != self.key
 
     @property
+    def sort_index(self) -> bool:
+        """Sorted pages are keyed by (this, id): one index on both serves them in order,
+        however many rows share a value (an index on this column alone leaves each page
+        to sort every row of the value by id)."""
+        return self.index and self.sort
+
+    @property
+    def index_columns(self) -> tuple[str, ...]:
+        return (self.key, "id") if self.sort_index else (self.key,)
+
+    @property
     def writable(self) -> bool:
         return not self.read_only
 

@@ -59,7 +59,13 @@ def regenerate(
     new_text = current_text if spec_text is None else spec_text
     spec = loader.load_spec_text(new_text, filename=str(project / SPEC_FILE))
     previous = _snapshot_spec(recorded.spec_text)
-    migration = _plan_migration(project, previous, spec, allow_destructive=allow_destructive)
+    migration = _plan_migration(
+        project,
+        previous,
+        spec,
+        allow_destructive=allow_destructive,
+        old_rules=recorded.schema_rules,
+    )
     plan = _full_plan(spec, recorded, migration)
     moves = resource_moves(previous, spec)
     moved_from = {move.old_path for move in moves.values()}
@@ -107,13 +113,18 @@ def _first_migration(spec: Spec) -> tuple[str, str, list[str]]:
 
 
 def _plan_migration(
-    project: Path, previous: Spec, spec: Spec, *, allow_destructive: bool
+    project: Path, previous: Spec, spec: Spec, *, allow_destructive: bool, old_rules: int
 ) -> tuple[str, str, list[str]] | None:
     from .migrations import plan_migration
 
     head, number = migration_head(project)
     migration = plan_migration(
-        previous, spec, previous=head, number=number, allow_destructive=allow_destructive
+        previous,
+        spec,
+        previous=head,
+        number=number,
+        allow_destructive=allow_destructive,
+        old_rules=old_rules,
     )
     if migration is None:
         return None
