@@ -122,6 +122,9 @@ def test_page_pagination(client: TestClient, books: list[dict[str, Any]]) -> Non
         f"{API}/books", params={"genre": "science", "page_size": 2, "page": 2}
     ).json()
     assert len(first["items"]) == 2 and len(second["items"]) == 1
+    assert second["total"] == 3 and second["pages"] == 2  # told by the short last page
+    single = client.get(f"{API}/books", params={"genre": "science", "page_size": 10}).json()
+    assert single["total"] == 3 and single["pages"] == 1  # one short page: no count query
     seen = {item["id"] for item in first["items"]} | {item["id"] for item in second["items"]}
     assert len(seen) == 3
     beyond = client.get(f"{API}/books", params={"genre": "science", "page": 9}).json()
