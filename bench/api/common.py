@@ -934,3 +934,48 @@ def profile_server(
             "\n(py-spy needs ptrace: root, or CAP_SYS_PTRACE in a container)"
         )
     return out
+
+
+# --- what both scripts share: their PostgreSQL and venv options, and their entry point ----
+
+
+def add_environment_arguments(parser: Any, *, database: str) -> None:
+    """The options saying where PostgreSQL and the bench venv are."""
+    parser.add_argument("--pg-host", default="127.0.0.1")
+    parser.add_argument("--pg-port", type=int, default=5432)
+    parser.add_argument("--pg-user", default="postgres")
+    parser.add_argument("--database", default=database, help="created and dropped by the run")
+    parser.add_argument(
+        "--keep-db", action="store_true", help="do not drop the database at the end"
+    )
+    parser.add_argument(
+        "--venv", type=Path, default=DEFAULT_VENV, help="bench venv (created if missing)"
+    )
+    parser.add_argument("--python", default=sys.executable, help="interpreter for a new venv")
+
+
+def quietly(function: Any, *args: Any) -> None:
+    """Run a cleanup step; a failure is reported, and does not hide the run's own outcome."""
+    try:
+        function(*args)
+    except BenchError as error:
+        warn(f"cleanup: {error}")
+
+
+def _terminate(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(bench: Any, args: Any) -> int:
+    """Run `bench(args, cleanup)`: exit 1 with one line on a BenchError, 130 when
+    interrupted (Ctrl-C or SIGTERM), after the cleanups it registered have run."""
+    signal.signal(signal.SIGTERM, _terminate)
+    with contextlib.ExitStack() as cleanup:
+        try:
+            return int(bench(args, cleanup))
+        except BenchError as error:
+            say(f"\nerror: {error}")
+            return 1
+        except KeyboardInterrupt:
+            say("\ninterrupted: stopping the servers and dropping the database")
+            return 130

@@ -37,12 +37,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    DEFAULT_VENV,
     REPO,
     BackendPinner,
     BenchError,
     Postgres,
     Server,
+    add_environment_arguments,
     choose_cores,
     detect_tags_kind,
     ensure_venv,
@@ -51,8 +51,10 @@ from common import (  # noqa: E402
     install_service,
     load_average,
     load_tool,
+    main,
     migrate,
     pin_self,
+    quietly,
     run,
     run_load,
     say,
@@ -109,13 +111,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--spec", type=Path, default=REPO / "examples" / "bookstore.yaml")
-    parser.add_argument("--pg-host", default="127.0.0.1")
-    parser.add_argument("--pg-port", type=int, default=5432)
-    parser.add_argument("--pg-user", default="postgres")
-    parser.add_argument("--database", default="apiforge_bench_cursor")
-    parser.add_argument("--keep-db", action="store_true")
-    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV)
-    parser.add_argument("--python", default=sys.executable)
+    add_environment_arguments(parser, database="apiforge_bench_cursor")
     parser.add_argument("--port", type=int, default=18190)
     args = parser.parse_args()
     args.rows = args.rows or (200_000 if args.quick else 1_000_000)
@@ -305,7 +301,7 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     step(f"creating database {args.database}, migrating, seeding {args.rows:,} books")
     pg.recreate(args.database)
     if not args.keep_db:
-        cleanup.callback(_quietly, pg.drop, args.database)
+        cleanup.callback(quietly, pg.drop, args.database)
     db_url = pg.url(args.database)
     migrate(venv, project, db_url)
     seconds = seed(pg, args.database, args.rows, 1_000, detect_tags_kind(pg, args.database))
@@ -375,33 +371,5 @@ def bench(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     return 0
 
 
-def _quietly(function, *args) -> None:
-    try:
-        function(*args)
-    except BenchError as error:
-        warn(f"cleanup: {error}")
-
-
-def _terminate(_signum, _frame):
-    raise KeyboardInterrupt
-
-
-def main() -> int:
-    import signal
-
-    args = parse_args()
-    signal.signal(signal.SIGTERM, _terminate)
-    with contextlib.ExitStack() as cleanup:
-        try:
-            return bench(args, cleanup)
-        except BenchError as error:
-            say(f"\nerror: {error}")
-            return 1
-        except KeyboardInterrupt:
-            say("\ninterrupted: stopping the server and dropping the database")
-            return 130
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(bench, parse_args()))

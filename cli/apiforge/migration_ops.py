@@ -100,8 +100,7 @@ def tables(spec: Spec, *, rules: int = SCHEMA_RULES) -> tuple[Table, ...]:
             columns.append(Column(f.key, f.migration_type, f.nullable, f.type, f.name,
                                   field.has_default, field.default, first))  # fmt: skip
             if f.unique or f.index:
-                indexed = f.index_columns if rules >= 2 else (f.key,)
-                indexes.append(Index(indexed, unique=f.unique))
+                indexes.append(Index(f.index_columns(rules), unique=f.unique))
         if r.timestamps:
             columns += [
                 Column(name, "UTCDateTime()", nullable=False, kind="timestamp")

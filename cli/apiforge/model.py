@@ -13,6 +13,7 @@ from decimal import Decimal
 from .naming import humanize, is_keyword, pascal, python_name
 from .samples import sample_expression
 from .spec import UNINDEXABLE_TYPES, FieldSpec, ResourceSpec, Spec
+from .state import SCHEMA_RULES
 
 ON_DELETE_SQL = {"cascade": "CASCADE", "restrict": "RESTRICT", "set_null": "SET NULL"}
 DEFAULT_STRING_LENGTH = 255
@@ -70,9 +71,10 @@ class FieldModel:
         to sort every row of the value by id)."""
         return self.index and self.sort
 
-    @property
-    def index_columns(self) -> tuple[str, ...]:
-        return (self.key, "id") if self.sort_index else (self.key,)
+    def index_columns(self, rules: int = SCHEMA_RULES) -> tuple[str, ...]:
+        """The columns of this field's index under schema `rules` (see `state.SCHEMA_RULES`):
+        rules 1 gave a sorted field an index of its own."""
+        return (self.key, "id") if self.sort_index and rules >= 2 else (self.key,)
 
     @property
     def writable(self) -> bool:
