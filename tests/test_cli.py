@@ -124,9 +124,12 @@ def test_new_service_from_the_starter_spec(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     project_dir = tmp_path / "shop"
-    assert tree(project_dir) == [
+    files = tree(project_dir)
+    (revision,) = [path for path in files if path.startswith("migrations/versions/")]
+    assert re.fullmatch(r"migrations/versions/\d{14}_[0-9a-f]{6}_create_items\.py", revision)
+    assert [path.replace(revision, "migrations/versions/ID_create_items.py") for path in files] == [
         ".apiforge/baseline/README.md",
-        ".apiforge/baseline/migrations/versions/0001_create_items.py",
+        ".apiforge/baseline/migrations/versions/ID_create_items.py",
         ".apiforge/baseline/src/shop/hooks/item.py",
         ".apiforge/baseline/src/shop/main.py",
         ".apiforge/baseline/src/shop/models/item.py",
@@ -134,7 +137,7 @@ def test_new_service_from_the_starter_spec(tmp_path: Path) -> None:
         ".apiforge/state.json",
         "README.md",
         "apiforge.yaml",
-        "migrations/versions/0001_create_items.py",
+        "migrations/versions/ID_create_items.py",
         "src/shop/hooks/item.py",
         "src/shop/main.py",
         "src/shop/models/item.py",

@@ -11,10 +11,12 @@ and `ruff format --check`. Real databases run these migrations in
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import textwrap
 import types
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ from apiforge.errors import RefusedChange
 from apiforge.escape import FILTERS
 from apiforge.loader import load_spec_text
 from apiforge.migration_ops import may_lose_data, postgresql_using, py_literal
-from apiforge.migrations import Migration, plan_migration
+from apiforge.migrations import Migration, plan_migration, revision_id
 from apiforge.spec import Spec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,27 +60,34 @@ def edit(resources: str, *replacements: tuple[str, str]) -> str:
     return resources
 
 
+CREATED = datetime(2026, 11, 29, 14, 30, 5, tzinfo=UTC)  # stamps every revision planned here
+FIRST = "20261129143000_aaaaaa"  # the revision the planned ones follow
+
+
 def plan(old: str | None, new: str, *, allow_destructive: bool = False) -> Migration:
     migration = plan_migration(
         spec(old) if old is not None else None,
         spec(new),
-        previous=None if old is None else "0001",
-        number=1 if old is None else 2,
+        previous=None if old is None else FIRST,
+        created=CREATED,
         allow_destructive=allow_destructive,
     )
     assert migration is not None
     return migration
 
 
-def changes_nothing(old: str | Spec, new: str | Spec, *, number: int = 2) -> bool:
+def named(migration: Migration) -> str:
+    """The filename after its revision id: what the migration does."""
+    assert migration.filename.startswith(f"{migration.revision}_")
+    return migration.filename.removeprefix(f"{migration.revision}_")
+
+
+def changes_nothing(old: str | Spec, new: str | Spec) -> bool:
     """Whether going from `old` to `new` needs no migration at all."""
     old_spec = spec(old) if isinstance(old, str) else old
     new_spec = spec(new) if isinstance(new, str) else new
-    previous = f"{number - 1:04d}"
     return (
-        plan_migration(
-            old_spec, new_spec, previous=previous, number=number, allow_destructive=False
-        )
+        plan_migration(old_spec, new_spec, previous=FIRST, created=CREATED, allow_destructive=False)
         is None
     )
 
@@ -86,7 +95,11 @@ def changes_nothing(old: str | Spec, new: str | Spec, *, number: int = 2) -> boo
 def refusal(old: str, new: str, *, allow_destructive: bool = False) -> str:
     with pytest.raises(RefusedChange) as raised:
         plan_migration(
-            spec(old), spec(new), previous="0001", number=2, allow_destructive=allow_destructive
+            spec(old),
+            spec(new),
+            previous=FIRST,
+            created=CREATED,
+            allow_destructive=allow_destructive,
         )
     return str(raised.value)
 
@@ -131,17 +144,17 @@ def position(lines: list[str], fragment: str) -> int:
 
 def test_first_migration_creates_every_table_parents_first() -> None:
     migration = plan(None, LIBRARY)
-    assert migration.revision == "0001"
-    assert migration.filename == "0001_create_authors_books.py"
+    assert re.fullmatch(r"20261129143005_[0-9a-f]{6}", migration.revision)
+    assert named(migration) == "create_authors_books.py"
     assert migration.summary == ["create table authors", "create table books"]
     assert migration.destructive == []
-    assert migration.content == FIRST_MIGRATION
+    assert migration.content == FIRST_MIGRATION.replace("{ID_OF_FIRST}", migration.revision)
 
 
 FIRST_MIGRATION = '''\
 """Create the tables of Shop API.
 
-Revision ID: 0001
+Revision ID: {ID_OF_FIRST}
 Revises:
 """
 
@@ -152,7 +165,7 @@ from alembic import op
 
 from shop.database import UTCDateTime
 
-revision: str = "0001"
+revision: str = "{ID_OF_FIRST}"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -220,6 +233,58 @@ def test_first_migration_orders_tables_by_reference_not_by_spec_order() -> None:
     assert "UTCDateTime" not in migration.content  # imported only when used
 
 
+# --- revision ids: time, then a hash (branches never collide) ------------------------
+
+
+def test_revision_ids_sort_by_time_and_never_collide_across_branches() -> None:
+    """Two branches changing the spec in the same second still get different ids."""
+    sku = edit(LIBRARY, ("blurb:", "sku: {type: str, max_length: 9, required: false}\n    blurb:"))
+    colour = edit(LIBRARY, ("blurb:", "colour: {type: str, max_length: 9, default: x}\n    blurb:"))
+    a, b = plan(LIBRARY, sku), plan(LIBRARY, colour)
+    assert a.revision != b.revision and a.filename != b.filename
+    assert a.revision.startswith("20261129143005_") and b.revision.startswith("20261129143005_")
+    assert named(a) == "add_books_sku.py"
+    # The first revisions of projects made before timestamps sort first: 0001 < 2026...
+    assert sorted(["0002_add_x.py", a.filename, "0001_create.py"])[-1] == a.filename
+    later = plan_migration(
+        spec(LIBRARY), spec(sku), previous=FIRST, created=CREATED.replace(second=6),
+        allow_destructive=False,
+    )  # fmt: skip
+    assert later is not None and later.filename > a.filename
+
+
+def test_revision_id_depends_on_what_it_follows() -> None:
+    assert revision_id(CREATED, ["0001"], "x") != revision_id(CREATED, ["0002"], "x")
+    assert revision_id(CREATED, ["0001"], "x") == revision_id(CREATED, ["0001"], "x")
+
+
+def merge_of(old: str, new: str, *, heads: tuple[str, ...]) -> Migration:
+    migration = plan_migration(
+        spec(old), spec(new), previous=heads, created=CREATED, allow_destructive=True
+    )
+    assert migration is not None
+    return migration
+
+
+def test_two_heads_get_a_merge_revision_even_when_no_table_changes() -> None:
+    migration = merge_of(LIBRARY, LIBRARY, heads=("20261129143001_aaaaaa", "0002"))
+    assert named(migration) == "merge_heads.py"
+    assert migration.summary == []
+    assert (
+        'down_revision: str | Sequence[str] | None = ("20261129143001_aaaaaa", "0002")'
+        in migration.content
+    )
+    assert "Revises: 20261129143001_aaaaaa, 0002\n" in migration.content
+    assert steps(migration) == ["pass"] and steps(migration, "downgrade") == ["pass"]
+
+
+def test_a_merge_revision_carries_what_both_branches_together_still_need() -> None:
+    new = edit(LIBRARY, ("max_length: 200", "max_length: 300"))
+    migration = merge_of(LIBRARY, new, heads=("0002", "0003"))
+    assert named(migration) == "alter_books_title.py"
+    assert 'down_revision: str | Sequence[str] | None = ("0002", "0003")' in migration.content
+
+
 def test_planning_is_deterministic() -> None:
     new = edit(
         LIBRARY,
@@ -275,7 +340,7 @@ def test_an_optional_field_is_added_as_a_nullable_column() -> None:
         ),
     )
     migration = plan(LIBRARY, new)
-    assert migration.filename == "0002_add_books_subtitle.py"
+    assert named(migration) == "add_books_subtitle.py"
     assert migration.summary == ["add column books.subtitle"]
     assert steps(migration) == [
         'with op.batch_alter_table("books") as batch_op:',
@@ -285,8 +350,8 @@ def test_an_optional_field_is_added_as_a_nullable_column() -> None:
         'with op.batch_alter_table("books") as batch_op:',
         'batch_op.drop_column("subtitle")',
     ]
-    assert 'down_revision: str | None = "0001"' in migration.content
-    assert "Revises: 0001\n" in migration.content
+    assert f'down_revision: str | None = "{FIRST}"' in migration.content
+    assert f"Revises: {FIRST}\n" in migration.content
 
 
 @pytest.mark.parametrize(
@@ -372,7 +437,7 @@ def test_a_dropped_field_drops_its_column_and_the_downgrade_brings_it_back_empty
         "drop column books.title and its values",
         "drop column books.blurb and its values",
     ]
-    assert migration.filename == "0002_drop_books_title_blurb.py"
+    assert named(migration) == "drop_books_title_blurb.py"
     assert steps(migration) == [
         'with op.batch_alter_table("books") as batch_op:',
         'batch_op.drop_column("title")',
@@ -440,7 +505,7 @@ def test_a_type_change_alters_the_column_and_a_lossy_one_is_destructive(
         f'batch_op.alter_column("x", {expected}, existing_nullable=False)'
     )
     assert bool(migration.destructive) is lossy
-    assert migration.filename == "0002_alter_items_x.py"
+    assert named(migration) == "alter_items_x.py"
 
 
 def test_a_type_change_without_an_implicit_cast_tells_postgresql_how() -> None:
@@ -562,7 +627,7 @@ def test_unique_constraints_and_indexes_are_added_and_dropped_by_name() -> None:
         'batch_op.drop_constraint(batch_op.f("uq_authors_name"), type_="unique")',
         'batch_op.drop_index(batch_op.f("ix_authors_email"))',
     ]
-    assert migration.filename == "0002_index_authors.py"
+    assert named(migration) == "index_authors.py"
 
 
 def test_an_index_goes_before_its_column_becomes_text() -> None:
@@ -581,7 +646,7 @@ def test_a_changed_on_delete_recreates_the_foreign_key() -> None:
         'batch_op.create_foreign_key(batch_op.f("fk_books_author_id_authors"), "authors", '
         '["author_id"], ["id"], ondelete="RESTRICT")',
     ]
-    assert migration.filename == "0002_constraints_books.py"
+    assert named(migration) == "constraints_books.py"
     assert 'ondelete="CASCADE"' in function(migration, "downgrade")
 
 
@@ -706,7 +771,7 @@ def test_renamed_from_renames_a_column_keeping_its_data() -> None:
     )
     migration = plan(LIBRARY, new)
     assert migration.summary == ["rename column books.blurb to summary"]
-    assert migration.filename == "0002_rename_books_blurb.py"
+    assert named(migration) == "rename_books_blurb.py"
     assert steps(migration) == [
         'with op.batch_alter_table("books") as batch_op:',
         'batch_op.alter_column("blurb", new_column_name="summary", existing_type=sa.Text(), '
@@ -716,7 +781,7 @@ def test_renamed_from_renames_a_column_keeping_its_data() -> None:
         'batch_op.alter_column("summary", new_column_name="blurb"'
     )
     # Once the snapshot has the new name, the same spec changes nothing.
-    assert changes_nothing(new, new, number=3)
+    assert changes_nothing(new, new)
 
 
 def test_renaming_a_ref_renames_its_column_index_and_foreign_key() -> None:
@@ -776,7 +841,7 @@ def test_renamed_from_renames_a_table_with_its_constraints_and_references() -> N
         ("to: author", "to: writer"),
     )
     migration = plan(LIBRARY, new)
-    assert migration.filename == "0002_rename_authors_to_writers_and_more.py"
+    assert named(migration) == "rename_authors_to_writers_and_more.py"
     assert migration.destructive == []
     assert steps(migration) == [
         'op.rename_table("authors", "writers")',
@@ -922,7 +987,7 @@ def test_the_file_name_is_short_and_names_the_first_changes() -> None:
         ),
     )
     migration = plan(LIBRARY, new, allow_destructive=True)
-    assert migration.filename == "0002_add_authors_country_city_and_more.py"
+    assert named(migration) == "add_authors_country_city_and_more.py"
     stem = migration.filename.removesuffix(".py").split("_", 1)[1]
     assert len(stem) <= 40
 
@@ -1022,6 +1087,7 @@ def test_every_kind_of_module_compiles_and_passes_the_generated_projects_ruff(
     for old, new in zip(KITCHEN[1:], KITCHEN[2:], strict=False):
         migrations.append(plan(old, new, allow_destructive=True))
     migrations.append(plan(KITCHEN_V1, KITCHEN_V3, allow_destructive=True))
+    migrations.append(merge_of(KITCHEN_V2, KITCHEN_V3, heads=("0003", "20261129143001_bbbbbb")))
     (tmp_path / "pyproject.toml").write_text(_generated_ruff_config())
     for index, migration in enumerate(migrations):
         compile(migration.content, migration.filename, "exec")
@@ -1089,7 +1155,7 @@ def test_tables_derived_under_older_rules_migrate_to_the_current_ones() -> None:
     """A project made when a sorted field had an index of its own (rules 1)."""
     library = spec(LIBRARY)
     upgrade = plan_migration(
-        library, library, previous="0001", number=2, allow_destructive=False, old_rules=1
+        library, library, previous=FIRST, created=CREATED, allow_destructive=False, old_rules=1
     )
     assert upgrade is not None
     assert upgrade.summary == ["drop index ix_authors_name", "add index ix_authors_name_id"]

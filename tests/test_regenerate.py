@@ -4,6 +4,7 @@ generate, edit as a user, change the spec, regenerate, then assert exact text.""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from pathlib import Path
 
@@ -57,6 +58,11 @@ def append(path: Path, text: str) -> None:
     path.write_text(path.read_text() + text)
 
 
+def revision_files(project: Path) -> list[Path]:
+    """The revision modules, oldest first (their names start with their time)."""
+    return sorted((project / "migrations/versions").glob("*.py"))
+
+
 ROUTER_EDIT = """
 
 @router.get("/cheapest", operation_id="cheapest_product")
@@ -94,8 +100,9 @@ def test_user_edits_survive_a_new_field_and_a_migration_is_written(shop: Path) -
     assert "my custom endpoint" in router.read_text()
     assert "# Sold by the piece." in model.read_text()
     assert "stock: Mapped[int]" in model.read_text()
-    assert result.migration_path is not None and result.migration_path.startswith(
-        "migrations/versions/0002_"
+    assert result.migration_path is not None
+    assert re.fullmatch(
+        r"migrations/versions/\d{14}_[0-9a-f]{6}_add_\w+\.py", result.migration_path
     )
     assert (shop / result.migration_path).is_file()
     assert (shop / "migrations/versions").glob("0001_*.py")
@@ -153,7 +160,7 @@ def test_dry_run_reports_and_writes_nothing(shop: Path) -> None:
     result = runner.invoke(app, ["regenerate", "--project", str(shop), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "dry-run" in result.output and "update" in result.output
-    assert "Migration would write: migrations/versions/0002_" in result.output
+    assert re.search(r"Migration would write: migrations/versions/\d{14}_", result.output)
     assert tree_digest(shop) == before
 
 
@@ -169,7 +176,7 @@ def test_add_and_remove_resource_keep_the_spec_comments(shop: Path) -> None:
     assert "review:" in spec
     assert (shop / "src/shop/routers/review.py").is_file()
     assert (shop / "src/shop/hooks/review.py").is_file()
-    assert any(p.name.startswith("0002_") for p in (shop / "migrations/versions").iterdir())
+    assert len(revision_files(shop)) == 2
 
     refused = runner.invoke(app, ["remove-resource", "review", "--project", str(shop)])
     assert refused.exit_code == 1, refused.output
@@ -210,7 +217,7 @@ def test_rename_resource_moves_files_with_the_users_edits(shop: Path) -> None:
     assert "# my business rule" in moved_hooks
     assert "class ArticleHooks(Hooks[Article])" in moved_hooks
     assert "from shop.models.article import Article" in moved_hooks
-    migration = next((shop / "migrations/versions").glob("0002_*.py")).read_text()
+    migration = revision_files(shop)[-1].read_text()
     assert "rename_table" in migration
     assert "renamed_from: product" in (shop / "apiforge.yaml").read_text()
 
@@ -220,7 +227,7 @@ def test_rename_field_writes_a_column_rename(shop: Path) -> None:
         app, ["rename-field", "product", "title", "name", "--project", str(shop)]
     )
     assert result.exit_code == 0, result.output
-    migration = next((shop / "migrations/versions").glob("0002_*.py")).read_text()
+    migration = revision_files(shop)[-1].read_text()
     assert "new_column_name" in migration
     assert "name: Mapped[str]" in (shop / "src/shop/models/product.py").read_text()
 
@@ -297,3 +304,142 @@ def test_add_resource_asks_for_fields_at_a_terminal(
     assert result.exit_code == 0, result.output
     assert "did you mean" in result.output  # the typo is caught and asked again
     assert "label: {type: str, unique: true}" in (shop / "apiforge.yaml").read_text()
+
+
+# --- the migration chain: revisions are not ordinary generated files ------------------
+
+
+def add_stock(shop: Path) -> Path:
+    """A spec change and its regenerate: the new revision's path."""
+    edit_spec(shop, "      price:", "      stock: {type: int, default: 0}\n      price:")
+    result = regenerate(shop)
+    assert result.migration_path is not None
+    return shop / result.migration_path
+
+
+def test_a_deleted_revision_fails_check_and_is_written_again(shop: Path) -> None:
+    """Deleted before it was applied, it would leave the database behind the models."""
+    revision = add_stock(shop)
+    text = revision.read_text()
+    revision.unlink()
+
+    checked = runner.invoke(app, ["check", "--project", str(shop)])
+    assert checked.exit_code == 1, checked.output
+    assert revision.name in checked.output
+
+    result = runner.invoke(app, ["regenerate", "--project", str(shop)])
+    assert result.exit_code == 0, result.output
+    assert "written again" in result.output and revision.name in result.output
+    assert revision.read_text() == text
+    assert projects.check(shop).clean
+
+
+def test_a_deleted_first_revision_is_written_again_too(shop: Path) -> None:
+    (first,) = revision_files(shop)
+    text = first.read_text()
+    first.unlink()
+    assert not projects.check(shop).clean
+    regenerate(shop)
+    assert first.read_text() == text
+
+
+def test_an_edited_revision_fails_check_naming_it_until_accepted(shop: Path) -> None:
+    revision = add_stock(shop)
+    revision.write_text(
+        revision.read_text().replace(
+            "def upgrade() -> None:\n", "def upgrade() -> None:\n    op.execute('SELECT 1')\n"
+        )
+    )
+    edited = revision.read_text()
+
+    checked = runner.invoke(app, ["check", "--project", str(shop)])
+    assert checked.exit_code == 1, checked.output
+    assert f"migration  {revision.relative_to(shop)}" in checked.output
+    assert "+    op.execute('SELECT 1')" in checked.output  # what changed, as a diff
+
+    result = runner.invoke(app, ["regenerate", "--project", str(shop)])
+    assert result.exit_code == 1, result.output  # reported, never silently accepted
+    assert revision.name in result.output and "--accept-migrations" in result.output
+    assert revision.read_text() == edited  # and never overwritten
+    assert not projects.check(shop).clean
+
+    accepted = runner.invoke(app, ["regenerate", "--project", str(shop), "--accept-migrations"])
+    assert accepted.exit_code == 0, accepted.output
+    assert revision.read_text() == edited
+    assert projects.check(shop).clean
+
+
+def test_a_revision_written_by_hand_fails_check_until_accepted_and_new_ones_follow_it(
+    shop: Path,
+) -> None:
+    (first,) = revision_files(shop)
+    head = first.name.split("_create")[0]
+    mine = shop / "migrations/versions/0002_backfill.py"
+    mine.write_text(
+        f'revision = "mine"\ndown_revision = "{head}"\n\n\ndef upgrade() -> None:\n    pass\n'
+    )
+    checked = projects.check(shop)
+    assert [item.path for item in checked.migrations] == ["migrations/versions/0002_backfill.py"]
+
+    regenerate(shop, accept_migrations=True)
+    assert projects.check(shop).clean
+    revision = add_stock(shop)
+    assert 'down_revision: str | None = "mine"' in revision.read_text()
+
+
+def test_a_broken_down_revision_link_is_refused_naming_the_file(shop: Path) -> None:
+    mine = shop / "migrations/versions/0002_orphan.py"
+    mine.write_text('revision = "orphan"\ndown_revision = "gone"\n')
+    result = runner.invoke(app, ["regenerate", "--project", str(shop)])
+    assert result.exit_code == 1, result.output
+    assert "0002_orphan.py" in result.output and "'gone'" in result.output
+    checked = runner.invoke(app, ["check", "--project", str(shop)])
+    assert checked.exit_code == 1 and "0002_orphan.py" in checked.output
+
+
+def test_two_heads_get_a_merge_revision(shop: Path) -> None:
+    """Branches merged without conflicts in the record: the chain has two heads."""
+    (first,) = revision_files(shop)
+    head = first.name.split("_create")[0]
+    stock = add_stock(shop).name.split("_add")[0]
+    other = shop / "migrations/versions/20200101000000_abcdef_other.py"
+    other.write_text(f'revision = "other"\ndown_revision = "{head}"\n')
+    checked = projects.check(shop)
+    assert not checked.clean and "several heads" in checked.migrations[-1].problem
+
+    result = regenerate(shop, accept_migrations=True)
+    assert result.migration_path is not None and result.migration_path.endswith("_merge_heads.py")
+    merge = (shop / result.migration_path).read_text()
+    assert f'down_revision: str | Sequence[str] | None = ("{stock}", "other")' in merge
+    assert projects.check(shop).clean
+
+
+def test_revisions_of_older_projects_keep_working_and_new_ones_follow_them(shop: Path) -> None:
+    """A project generated when revisions were numbered 0001, 0002…"""
+    (first,) = revision_files(shop)
+    head = first.name.split("_create")[0]
+    text = first.read_text().replace(head, "0001")
+    old = first.with_name("0001_create_products.py")
+    first.unlink()
+    old.write_text(text)
+    regenerate(shop, accept_migrations=True)
+    state = (shop / ".apiforge/state.json").read_text()
+    (shop / ".apiforge/state.json").write_text(
+        state.replace(
+            f'"path": "migrations/versions/{first.name}"',
+            '"path": "migrations/versions/0001_create_products.py"',
+        )
+    )
+
+    revision = add_stock(shop)
+    assert 'down_revision: str | None = "0001"' in revision.read_text()
+    assert revision_files(shop) == [old, revision]
+    assert projects.check(shop).clean
+
+
+def test_state_json_has_one_line_per_file_so_git_merges_it_line_by_line(shop: Path) -> None:
+    lines = (shop / ".apiforge/state.json").read_text().splitlines()
+    entries = [line.strip().rstrip(",") for line in lines if '"path":' in line]
+    assert len(entries) == len(projects.state.load_state(shop).files) > 10
+    paths = [re.search(r'"path": "([^"]+)"', entry).group(1) for entry in entries]  # type: ignore[union-attr]
+    assert paths == sorted(paths)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from apiforge.plan import FilePlan
 from apiforge.regenerate import plan_for_new_project
 from apiforge.spec import ACTIONS, Spec
 
+CREATED = datetime(2026, 11, 29, 14, 30, 5, tzinfo=UTC)  # stamps the first revision
+
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
 
 EVIL = '"""; import os'
@@ -38,7 +41,7 @@ DESCRIPTION = (
     f"{JINJA} <script>alert(1)</script> *bold* [link](x) a | b back\\slash\\"
 )
 NAME_DESCRIPTION = EVIL
-CODE_DESCRIPTION = f"{JINJA} {{% raw %}} it's \"quoted\" \\"
+CODE_DESCRIPTION = f'{JINJA} {{% raw %}} it\'s "quoted" \\'
 KIND_DESCRIPTION = "{% endraw %}\n\t{% raw %}"
 MOTTO_DEFAULT = f"'''{JINJA}\\"
 ENUM_VALUES = [EVIL, JINJA, "it's", "back\\slash", "{% raw %}", "{% endraw %}"]
@@ -54,12 +57,25 @@ INJECTION_SPEC = json.dumps(
                 "description": f"{EVIL}  # {JINJA}",
                 "fields": {
                     "name": {"type": "str", "description": NAME_DESCRIPTION, "search": True},
-                    "code": {"type": "str", "pattern": CODE_PATTERN, "unique": True,
-                             "description": CODE_DESCRIPTION},
-                    "kind": {"type": "enum", "values": ENUM_VALUES, "default": JINJA,
-                             "filter": True, "description": KIND_DESCRIPTION},
-                    "motto": {"type": "str", "required": False, "default": MOTTO_DEFAULT,
-                              "description": "ends with a backslash\\"},
+                    "code": {
+                        "type": "str",
+                        "pattern": CODE_PATTERN,
+                        "unique": True,
+                        "description": CODE_DESCRIPTION,
+                    },
+                    "kind": {
+                        "type": "enum",
+                        "values": ENUM_VALUES,
+                        "default": JINJA,
+                        "filter": True,
+                        "description": KIND_DESCRIPTION,
+                    },
+                    "motto": {
+                        "type": "str",
+                        "required": False,
+                        "default": MOTTO_DEFAULT,
+                        "description": "ends with a backslash\\",
+                    },
                 },
             },
             # Only two actions: the router must offer nothing else.
@@ -107,11 +123,11 @@ def load(text: str) -> Spec:
 @cache
 def rendered(text: str) -> FilePlan:
     """A new project's files: the rendered service and its first migration."""
-    return plan_for_new_project(load(text))
+    return plan_for_new_project(load(text), created=CREATED)
 
 
 def first_migration(plan: FilePlan) -> str:
-    return next(path for path in plan if path.startswith("migrations/versions/0001_"))
+    return next(path for path in plan if path.startswith("migrations/versions/"))
 
 
 @pytest.fixture(scope="module")
@@ -145,14 +161,16 @@ def keyword_constants(tree: ast.AST, name: str) -> list[object]:
     return [
         node.value.value
         for node in ast.walk(tree)
-        if isinstance(node, ast.keyword) and node.arg == name
+        if isinstance(node, ast.keyword)
+        and node.arg == name
         and isinstance(node.value, ast.Constant)
     ]
 
 
 def string_constants(tree: ast.AST) -> set[str]:
     return {
-        node.value for node in ast.walk(tree)
+        node.value
+        for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     }
 
@@ -160,7 +178,8 @@ def string_constants(tree: ast.AST) -> set[str]:
 def class_fields(tree: ast.Module, class_name: str) -> dict[str, ast.AnnAssign]:
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == class_name)
     return {
-        n.target.id: n for n in cls.body
+        n.target.id: n
+        for n in cls.body
         if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
     }
 
@@ -189,9 +208,23 @@ def ruff_problems(plan: FilePlan, tmp_path: Path) -> str:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(planned.content, encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F,E9",
-         "--output-format", "concise", "."],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--select",
+            "F,E9",
+            "--output-format",
+            "concise",
+            ".",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return "" if result.returncode == 0 else result.stdout + result.stderr
 
@@ -200,7 +233,9 @@ def ruff_problems(plan: FilePlan, tmp_path: Path) -> str:
 
 
 def test_same_spec_renders_byte_identical_plans(injection: FilePlan) -> None:
-    again = plan_for_new_project(load_spec_text(INJECTION_SPEC, filename="other-name.yaml"))
+    again = plan_for_new_project(
+        load_spec_text(INJECTION_SPEC, filename="other-name.yaml"), created=CREATED
+    )
     assert list(again) == list(injection)
     for path, planned in injection.items():
         assert again[path] == planned, f"{path} differs between two renders"
@@ -211,7 +246,9 @@ RENDER_IN_A_FRESH_PROCESS = """
 import json, sys
 from apiforge.loader import load_spec_text
 from apiforge.regenerate import plan_for_new_project
-plan = plan_for_new_project(load_spec_text(sys.stdin.read(), filename="apiforge.yaml"))
+from datetime import UTC, datetime
+created = datetime(2026, 11, 29, 14, 30, 5, tzinfo=UTC)
+plan = plan_for_new_project(load_spec_text(sys.stdin.read(), filename="apiforge.yaml"), created=created)
 json.dump({path: [f.content, f.ownership] for path, f in plan.items()}, sys.stdout)
 """
 
@@ -225,9 +262,12 @@ def test_render_does_not_depend_on_hash_seed() -> None:
     plan = rendered(text)
     cli = str(Path(__file__).resolve().parents[1] / "cli")
     result = subprocess.run(
-        [sys.executable, "-c", RENDER_IN_A_FRESH_PROCESS], input=text,
+        [sys.executable, "-c", RENDER_IN_A_FRESH_PROCESS],
+        input=text,
         env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": cli},
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     other = json.loads(result.stdout)
     assert list(other) == list(plan)
@@ -339,11 +379,23 @@ def test_plan_has_every_layer_per_resource(example: tuple[Spec, FilePlan]) -> No
         assert f"tests/test_{resource.name}.py" in plan
     for layer in ("models", "schemas", "repositories", "routers", "hooks"):
         assert f"{package}/{layer}/__init__.py" in plan
-    for shared in ("main.py", "settings.py", "database.py", "errors.py", "pagination.py",
-                   "filtering.py", "__init__.py"):
+    for shared in (
+        "main.py",
+        "settings.py",
+        "database.py",
+        "errors.py",
+        "pagination.py",
+        "filtering.py",
+        "__init__.py",
+    ):
         assert f"{package}/{shared}" in plan
-    for top in ("pyproject.toml", "README.md", "alembic.ini", "migrations/env.py",
-                "tests/conftest.py"):
+    for top in (
+        "pyproject.toml",
+        "README.md",
+        "alembic.ini",
+        "migrations/env.py",
+        "tests/conftest.py",
+    ):
         assert top in plan
     assert first_migration(plan)
 
@@ -360,8 +412,7 @@ def test_hooks_modules_and_revisions_alone_are_create_once(
     assert {f.ownership for path, f in plan.items() if path not in written_once} == {"managed"}
 
 
-def test_every_example_renders_clean_python(example: tuple[Spec, FilePlan],
-                                            tmp_path: Path) -> None:
+def test_every_example_renders_clean_python(example: tuple[Spec, FilePlan], tmp_path: Path) -> None:
     _, plan = example
     assert dict(python_files(plan))  # all parse
     assert ruff_problems(plan, tmp_path) == ""
@@ -373,8 +424,11 @@ def route_decorators(tree: ast.Module) -> list[tuple[str, str | None]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
             for decorator in node.decorator_list:
-                if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                        and ast.unparse(decorator.func.value) == "router"):
+                if (
+                    isinstance(decorator, ast.Call)
+                    and isinstance(decorator.func, ast.Attribute)
+                    and ast.unparse(decorator.func.value) == "router"
+                ):
                     ids = keyword_constants(decorator, "operation_id")
                     routes.append((decorator.func.attr, str(ids[0]) if ids else None))
     return routes
@@ -383,7 +437,8 @@ def route_decorators(tree: ast.Module) -> list[tuple[str, str | None]]:
 def own_operation_ids(plan: FilePlan, package: str, module_name: str, resource: str) -> set[str]:
     tree = module(plan, f"src/{package}/routers/{module_name}.py")
     return {
-        op for _, op in route_decorators(tree)
+        op
+        for _, op in route_decorators(tree)
         if op and any(op == f"{action}_{resource}" for action in ACTIONS)
     }
 
@@ -402,20 +457,34 @@ def test_undeclared_actions_have_no_routes(injection: FilePlan) -> None:
     routes = route_decorators(tree)
     assert routes == [("get", "list_tag"), ("get", "retrieve_tag")]
     source = injection["src/evil_shop/routers/tag.py"].content
-    for absent in ("create_tag", "update_tag", "partial_update_tag", "destroy_tag",
-                   "TagCreate", "TagUpdate", "TagPatch"):
+    for absent in (
+        "create_tag",
+        "update_tag",
+        "partial_update_tag",
+        "destroy_tag",
+        "TagCreate",
+        "TagUpdate",
+        "TagPatch",
+    ):
         assert absent not in source
     widget = own_operation_ids(injection, "evil_shop", "widget", "widget")
-    assert widget == {f"{a}_widget" for a in
-                      ("list", "create", "retrieve", "update", "partial_update", "destroy")}
+    assert widget == {
+        f"{a}_widget" for a in ("list", "create", "retrieve", "update", "partial_update", "destroy")
+    }
 
 
 def test_children_of_a_ref_are_listed_under_the_parent(injection: FilePlan) -> None:
     tree = module(injection, "src/evil_shop/routers/widget.py")
     assert ("get", "list_widget_tags") in route_decorators(tree)
-    paths = [c.args[0].value for c in ast.walk(tree)
-             if isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute)
-             and c.func.attr == "get" and c.args and isinstance(c.args[0], ast.Constant)]
+    paths = [
+        c.args[0].value
+        for c in ast.walk(tree)
+        if isinstance(c, ast.Call)
+        and isinstance(c.func, ast.Attribute)
+        and c.func.attr == "get"
+        and c.args
+        and isinstance(c.args[0], ast.Constant)
+    ]
     assert "/{widget_id}/tags" in paths
 
 
@@ -456,15 +525,27 @@ def test_keyword_fields_keep_their_column_names(keywords: FilePlan) -> None:
     assert column_name(fields["order"]) is None  # the attribute is already the column name
     migration = module(keywords, first_migration(keywords))
     columns = [
-        c.args[0].value for c in ast.walk(migration)
-        if isinstance(c, ast.Call) and ast.unparse(c.func) == "sa.Column"
+        c.args[0].value
+        for c in ast.walk(migration)
+        if isinstance(c, ast.Call)
+        and ast.unparse(c.func) == "sa.Column"
         and isinstance(c.args[0], ast.Constant)
     ]
-    for column in ("class", "from", "order", "match", "group_id", "user_id", "select", "def",
-                   "order_id"):
+    for column in (
+        "class",
+        "from",
+        "order",
+        "match",
+        "group_id",
+        "user_id",
+        "select",
+        "def",
+        "order_id",
+    ):
         assert column in columns
     tables = [
-        c.args[0].value for c in ast.walk(migration)
+        c.args[0].value
+        for c in ast.walk(migration)
         if isinstance(c, ast.Call) and ast.unparse(c.func) == "op.create_table"
     ]
     assert tables == ["groups", "users", "orders", "imports"]

@@ -208,11 +208,31 @@ def regenerate(
     project_dir: ProjectOption = Path("."),
     dry_run: DryRunOption = False,
     allow_destructive: DestructiveOption = False,
+    accept_migrations: Annotated[
+        bool,
+        typer.Option(
+            "--accept-migrations",
+            help="Record migration files you edited or wrote by hand as they are on disk, "
+            "so check accepts them (it fails on them until then).",
+        ),
+    ] = False,
 ) -> None:
-    """Bring the project in line with the spec: merge your edits, add a migration."""
+    """Bring the project in line with the spec: merge your edits, add a migration.
+
+    During a git merge, resolve apiforge.yaml only, then run this: it rebuilds the
+    generated files and .apiforge/ from both branches, keeping both sides' edits, and
+    writes a migration that merges the branches' heads.
+    """
     from .regenerate import regenerate as run
 
-    _finish(run(project_dir, dry_run=dry_run, allow_destructive=allow_destructive))
+    _finish(
+        run(
+            project_dir,
+            dry_run=dry_run,
+            allow_destructive=allow_destructive,
+            accept_migrations=accept_migrations,
+        )
+    )
 
 
 @app.command("add-resource")
@@ -324,7 +344,7 @@ def _finish(result: Any) -> None:
     from .report import make_console, print_regenerate
 
     print_regenerate(make_console(), result)
-    if result.conflicts:
+    if result.conflicts or result.migration_problems:
         raise typer.Exit(1)
 
 

@@ -10,9 +10,11 @@ The module is pure: it renders text and never touches the disk or a database.
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from .errors import RefusedChange
 from .escape import python_docstring
@@ -44,8 +46,8 @@ LINE_LENGTH = 100  # the generated project's ruff line length
 
 @dataclass(frozen=True)
 class Migration:
-    revision: str  # "0002"
-    filename: str  # "0002_add_books_subtitle.py", for migrations/versions/
+    revision: str  # "20261129143005_3fa9c1": its time, then a hash of what it does
+    filename: str  # "20261129143005_3fa9c1_add_books_subtitle.py", for migrations/versions/
     content: str  # the revision module
     summary: list[str]  # one line per change, for the report
     destructive: list[str]  # the changes that lose data (allowed, or it would refuse)
@@ -55,39 +57,53 @@ def plan_migration(
     old: Spec | None,
     new: Spec,
     *,
-    previous: str | None,
-    number: int,
+    previous: str | Sequence[str] | None,
+    created: datetime,
     allow_destructive: bool,
     old_rules: int = SCHEMA_RULES,
 ) -> Migration | None:
     """The revision that takes a database from `old` to `new`; None if no table changes.
 
+    `previous` is the head it follows, or several heads (branches merged in git): then
+    it is a merge revision, written even when no table changes. `created` stamps its id.
     `old_rules` are the schema rules `old`'s tables were derived with (a project made by
     an older apiforge). Raises RefusedChange for changes no migration can make safely,
     and for ones that destroy data unless `allow_destructive`.
     """
+    parents = (previous,) if isinstance(previous, str) else tuple(previous or ())
     matching = match(old, new, old_rules=old_rules)
     changes = diff(matching)
-    if changes.empty:
+    if changes.empty and len(parents) < 2:
         return None
     problems = [*_unsupported(matching), *_unfillable(changes)]
     retyped = {p.new.name for p in matching.pairs if p.old.id_type != p.new.id_type}
     destructive = list(_destructive(changes, retyped))
     if problems or (destructive and not allow_destructive):
         raise RefusedChange(_refusal(problems, destructive, allow_destructive, _hints(changes)))
-    revision = f"{number:04d}"
     summary = list(describe(changes))
     title = new.service.display_title if old is None else None
-    content = _module(
-        revision,
-        previous,
-        new.service.package_name,
-        summary,
-        title,
-        changes,
-        diff(matching.reversed()),
-    )
-    return Migration(revision, f"{revision}_{slug(changes)}.py", content, summary, destructive)
+    write = _module_writer(parents, new.service.package_name, summary, title)
+    downgrade = diff(matching.reversed())
+    revision = revision_id(created, parents, write("", changes, downgrade))
+    content = write(revision, changes, downgrade)
+    name = slug(changes) if not changes.empty else "merge_heads"
+    return Migration(revision, f"{revision}_{name}.py", content, summary, destructive)
+
+
+def revision_id(created: datetime, parents: Sequence[str], module: str) -> str:
+    """Its time (sorts like Rails' migrations), then a hash of what it does and follows:
+    two branches changing the spec in the same second still get different ids."""
+    digest = hashlib.sha256("\n".join([*parents, module]).encode("utf-8")).hexdigest()
+    return f"{created:%Y%m%d%H%M%S}_{digest[:6]}"
+
+
+def _module_writer(
+    parents: tuple[str, ...], package: str, summary: list[str], title: str | None
+) -> Callable[[str, Changes, Changes], str]:
+    def write(revision: str, upgrade: Changes, downgrade: Changes) -> str:
+        return _module(revision, parents, package, summary, title, upgrade, downgrade)
+
+    return write
 
 
 # --- refusals -----------------------------------------------------------------------
@@ -256,7 +272,7 @@ def names(*columns: str) -> str:
 
 def _module(
     revision: str,
-    previous: str | None,
+    parents: tuple[str, ...],
     package: str,
     summary: list[str],
     title: str | None,
@@ -265,6 +281,8 @@ def _module(
 ) -> str:
     if title is not None:
         headline = f"Create the tables of {python_docstring(title)}."
+    elif not summary:
+        headline = f"Join the heads {' and '.join(parents)}: branches merged in git."
     else:
         items = "".join(f"\n- {python_docstring(line)}" for line in summary)
         headline = f"Bring the database in line with the spec:\n{items}"
@@ -280,14 +298,20 @@ def _module(
     return _MODULE.format(
         headline=headline,
         revision=revision,
-        revises=f"Revises: {previous or ''}".rstrip(),
+        revises=f"Revises: {', '.join(parents)}".rstrip(),
         imports="\n\n".join("\n".join(group) for group in groups if group),
         revision_literal=q(revision),
-        down_revision=q(previous) if previous is not None else "None",
+        down_revision=_down_revision(parents),
         upgrade="\n".join(up or ["    pass"]),
         downgrade="\n".join(down or ["    pass"]),
         helpers=helpers,
     )
+
+
+def _down_revision(parents: tuple[str, ...]) -> str:
+    if len(parents) > 1:
+        return f"str | Sequence[str] | None = ({', '.join(map(q, parents))})"
+    return f"str | None = {q(parents[0]) if parents else 'None'}"
 
 
 def _uses(module: str, code: str) -> bool:
@@ -303,7 +327,7 @@ Revision ID: {revision}
 {imports}
 
 revision: str = {revision_literal}
-down_revision: str | None = {down_revision}
+down_revision: {down_revision}
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from . import loader, state, writer
 from .errors import RefusedChange, UserError
 from .plan import FilePlan
+from .render import MIGRATIONS_DIR
+from .revisions import MigrationProblem
 from .spec import ServiceSpec, Spec
 
 SPEC_FILE = "apiforge.yaml"
@@ -175,10 +177,18 @@ class CheckResult:
     spec_changed: bool = False  # apiforge.yaml differs in meaning from the snapshot
     checked: int = 0  # how many generated files were compared
     refused: str | None = None  # why regenerate would refuse the pending spec change
+    # Revisions the migration chain cannot be trusted with (edited, by hand, several heads).
+    migrations: tuple[MigrationProblem, ...] = ()
 
     @property
     def clean(self) -> bool:
-        return not (self.drift or self.stale_baseline or self.spec_changed or self.refused)
+        return not (
+            self.drift
+            or self.stale_baseline
+            or self.spec_changed
+            or self.refused
+            or self.migrations
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -192,6 +202,10 @@ class CheckResult:
             "stale_baseline": list(self.stale_baseline),
             "spec_changed": self.spec_changed,
             "refused": self.refused,
+            "migrations": [
+                {"path": item.path, "problem": item.problem, "diff": item.diff}
+                for item in self.migrations
+            ],
         }
 
     def to_json(self) -> str:
@@ -224,12 +238,23 @@ def check(project: Path) -> CheckResult:
         lines = conflict_marker_lines(on_disk or "", generated=_generated_text(result, change.path))
         if lines:
             drift.append(FileDrift(change.path, "conflict", lines=lines))
+    migrations = list(result.migration_problems)
+    if len(result.migration_heads) > 1:
+        heads = " and ".join(result.migration_heads)
+        migrations.append(
+            MigrationProblem(
+                MIGRATIONS_DIR,
+                f"the migration chain has several heads ({heads}): apiforge regenerate "
+                "writes the revision that merges them",
+            )
+        )
     return CheckResult(
         project_dir=project,
         drift=tuple(drift),
         stale_baseline=tuple(stale),
-        spec_changed=result.migration_path is not None,
+        spec_changed=result.migration_path is not None and len(result.migration_heads) < 2,
         checked=len(result.update.changes),
+        migrations=tuple(migrations),
     )
 
 

@@ -6,22 +6,25 @@ it all atomically with the new `.apiforge/` record. A dry run stops before writi
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from . import loader, render, state, writer
-from .errors import SpecError, UserError
+from . import gitmerge, loader, render, revisions, state, writer
+from .branches import Side, plan_branch_merge
+from .errors import RefusedChange, SpecError, UserError
 from .model import derive
 from .plan import FilePlan, PlannedFile
 from .spec import Spec
 from .update import Move, UpdatePlan, plan_update
 
 SPEC_FILE = "apiforge.yaml"
-REVISION = re.compile(r"^revision(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
-DOWN_REVISION = re.compile(r"^down_revision(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
-NUMBERED = re.compile(r"^(\d{4})_")
+# Conflict markers as git writes them, at a line start.
+CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7})(?: .*)?$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class RegenerateResult:
     migration_summary: tuple[str, ...]
     spec_written: bool  # the spec itself was edited (add-resource and friends)
     dry_run: bool
+    # Revision files this run could not vouch for (edited, or written by hand).
+    migration_problems: tuple[revisions.MigrationProblem, ...] = ()
+    git_merge: bool = False  # built from both sides of a git merge in progress
+    migration_heads: tuple[str, ...] = ()  # the chain's heads before this run
 
     @property
     def conflicts(self) -> int:
@@ -52,35 +59,64 @@ def regenerate(
     dry_run: bool = False,
     allow_destructive: bool = False,
     spec_text: str | None = None,
+    accept_migrations: bool = False,
+    now: datetime | None = None,
 ) -> RegenerateResult:
-    """Merge the newly generated project into `project`; `spec_text` replaces the spec file."""
-    recorded = state.load_state(project)
+    """Merge the newly generated project into `project`; `spec_text` replaces the spec file.
+
+    `accept_migrations` records revision files edited or written by hand as they are.
+    During a git merge whose record conflicts, both sides are read from git instead.
+    """
     current_text = _read_spec(project)
     new_text = current_text if spec_text is None else spec_text
+    sources = _sources(project, new_text)
+    recorded, previous = sources.recorded, sources.previous
     spec = loader.load_spec_text(new_text, filename=str(project / SPEC_FILE))
-    previous = _snapshot_spec(recorded.spec_text)
+    chain = _chain(project, recorded)
+    accepted = _accepted(project, chain) if accept_migrations else {}
     migration = _plan_migration(
-        project,
         previous,
         spec,
+        chain,
         allow_destructive=allow_destructive,
         old_rules=recorded.schema_rules,
+        now=now or datetime.now(UTC),
     )
-    plan = _full_plan(spec, recorded, migration)
-    moves = resource_moves(previous, spec)
+    plan = _full_plan(spec, recorded, migration, accepted)
+    revision_paths = frozenset(p for p in {*plan, *recorded.files} if revisions.is_revision_path(p))
+    moves = resource_moves(previous, spec) if sources.sides is None else {}
     moved_from = {move.old_path for move in moves.values()}
     disk = _read_disk(project, set(plan) | set(recorded.baseline) | moved_from)
-    update = plan_update(
-        generated=plan,
-        baseline=recorded.baseline,
-        ownership={path: record.ownership for path, record in recorded.files.items()},
-        disk=disk,
-        moves=moves,
-    )
+    ownership = {path: record.ownership for path, record in recorded.files.items()}
+    if sources.sides is None:
+        update = plan_update(
+            generated=plan, baseline=recorded.baseline, ownership=ownership, disk=disk, moves=moves
+        )
+    else:
+        _refuse_edits_during_merge(sources, disk, set(plan) - revision_paths)
+        update = _merge_updates(
+            plan_branch_merge(
+                generated=plan,
+                ours=sources.sides[0],
+                theirs=sources.sides[1],
+                disk=disk,
+                exclude=revision_paths,
+            ),
+            plan_update(
+                generated={p: f for p, f in plan.items() if p in revision_paths},
+                baseline={
+                    p: recorded.baseline[p] for p in revision_paths if p in recorded.baseline
+                },
+                ownership=ownership,
+                disk=disk,
+            ),
+        )
+    update = _revision_outcomes(update, chain, accepted, plan)
     files = dict(update.writes)
     # A spec edit that changes no meaning (a comment) needs no new snapshot.
     same_meaning = spec.model_dump(mode="json") == previous.model_dump(mode="json")
-    files.update(state.state_files(recorded.spec_text if same_meaning else new_text, plan))
+    snapshot = sources.snapshot_text if same_meaning and sources.snapshot_text else new_text
+    files.update(state.state_files(snapshot, plan))
     files[SPEC_FILE] = new_text
     before = {**disk, **_read_disk(project, set(files) - set(disk))}
     if not dry_run:
@@ -95,84 +131,291 @@ def regenerate(
         migration_summary=tuple(migration[2]) if migration else (),
         spec_written=new_text != current_text,
         dry_run=dry_run,
+        migration_problems=_remaining_problems(chain, accepted, recorded.baseline, disk),
+        git_merge=sources.sides is not None,
+        migration_heads=chain.heads,
     )
 
 
-def plan_for_new_project(spec: Spec) -> FilePlan:
-    """The files of a new project: the rendered service and its first migration."""
-    migration = _first_migration(spec)
+def plan_for_new_project(spec: Spec, *, created: datetime | None = None) -> FilePlan:
+    """The files of a new project: the rendered service and its first migration.
+
+    `created` (default: now) stamps the first revision's id; the rest is pure.
+    """
+    migration = _first_migration(spec, created or datetime.now(UTC))
     return render.render_project(spec, migrations={migration[0]: migration[1]})
 
 
-def _first_migration(spec: Spec) -> tuple[str, str, list[str]]:
+def _first_migration(spec: Spec, created: datetime) -> tuple[str, str, list[str]]:
     from .migrations import plan_migration
 
-    first = plan_migration(None, spec, previous=None, number=1, allow_destructive=False)
+    first = plan_migration(None, spec, previous=None, created=created, allow_destructive=False)
     assert first is not None  # a spec always has at least one resource to create
     return f"{render.MIGRATIONS_DIR}/{first.filename}", first.content, list(first.summary)
 
 
+# --- where the record comes from: `.apiforge/`, or both sides of a git merge ---------
+
+
+@dataclass(frozen=True)
+class _Sources:
+    recorded: state.ProjectState  # in a git merge: both sides' records together
+    previous: Spec  # the data model the database has once every recorded revision ran
+    snapshot_text: str | None  # the snapshot to keep when the spec's meaning is unchanged
+    sides: tuple[Side, Side] | None = None  # ours and theirs, during a git merge
+    index: Mapping[str, str | None] | None = None  # what git merged cleanly (stage 0)
+
+
+def _sources(project: Path, spec_text: str) -> _Sources:
+    try:
+        recorded = state.load_state(project)
+        return _Sources(recorded, _snapshot_spec(recorded.spec_text), recorded.spec_text)
+    except UserError:
+        merge = gitmerge.merge_in_progress(project)
+        if merge is None or not (project / state.STATE_DIR).is_dir():
+            raise
+    lines = _marker_lines(spec_text)
+    if lines:
+        raise UserError(
+            f"{SPEC_FILE} still holds conflict markers (line {', '.join(map(str, lines))}): "
+            "resolve the spec — the one file of the merge that is yours — then run "
+            "apiforge regenerate again; it resolves the generated files and .apiforge/"
+        )
+    return _merge_sources(project, merge)
+
+
+def _merge_sources(project: Path, merge: gitmerge.GitMerge) -> _Sources:
+    ours = state.read_state(project, merge.reader(gitmerge.OURS))
+    theirs = state.read_state(project, merge.reader(gitmerge.THEIRS))
+    base_text = (
+        merge.read_many(merge.base, [state.SPEC_SNAPSHOT])[state.SPEC_SNAPSHOT]
+        if merge.base
+        else None
+    )
+    previous = _merged_snapshot(base_text, ours.spec_text, theirs.spec_text)
+    paths = {*ours.baseline, *theirs.baseline}
+    recorded = state.ProjectState(
+        generator_version=ours.generator_version,
+        schema_rules=max(ours.schema_rules, theirs.schema_rules),
+        spec_text=ours.spec_text,
+        files={**ours.files, **theirs.files},
+        baseline={**ours.baseline, **theirs.baseline},
+    )
+    sides = (
+        Side(ours.baseline, merge.reader(gitmerge.OURS).many(paths)),
+        Side(theirs.baseline, merge.reader(gitmerge.THEIRS).many(paths)),
+    )
+    index = merge.read_many(gitmerge.INDEX, paths)
+    return _Sources(recorded, previous, None, sides, index)
+
+
+def _merged_snapshot(base: str | None, ours: str, theirs: str) -> Spec:
+    """The data model once both branches' migrations ran: their snapshots merged by key."""
+    from ruamel.yaml import YAML
+
+    def data(text: str | None) -> Any:
+        return YAML(typ="safe").load(text) if text else None
+
+    merged = _merge_data(data(base), data(ours), data(theirs), "")
+    text = json.dumps(merged, default=str)
+    try:
+        return loader.load_spec_text(text, filename=f"{state.SPEC_SNAPSHOT} (both branches)")
+    except SpecError as error:
+        raise UserError(
+            f"the two branches' spec snapshots do not merge into a valid spec "
+            f"({error.problems[0].message}); regenerate on one branch so they agree"
+        ) from None
+
+
+_MISSING: Any = object()
+
+
+def _merge_data(base: Any, ours: Any, theirs: Any, where: str) -> Any:
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    if all(isinstance(side, dict) for side in (ours, theirs)):
+        base = base if isinstance(base, dict) else {}
+        merged = {}
+        for key in [*ours, *(k for k in theirs if k not in ours)]:
+            value = _merge_data(
+                base.get(key, _MISSING),
+                ours.get(key, _MISSING),
+                theirs.get(key, _MISSING),
+                f"{where}.{key}" if where else str(key),
+            )
+            if value is not _MISSING:
+                merged[key] = value
+        return merged
+    raise UserError(
+        f"both branches changed `{where}` in the spec, differently: apiforge cannot tell "
+        "what the database holds once both branches' migrations ran; change one branch "
+        "so they agree (and regenerate there), then merge again"
+    )
+
+
+def _refuse_edits_during_merge(
+    sources: _Sources, disk: Mapping[str, str | None], paths: set[str]
+) -> None:
+    """A file git merged cleanly and the user edited since: its edit is in neither side."""
+    index = sources.index or {}
+    edited = sorted(p for p in paths if index.get(p) is not None and disk.get(p) != index[p])
+    if edited:
+        raise UserError(
+            "changed since git merged them: " + ", ".join(edited) + "; apiforge rebuilds "
+            "generated files from both branches and would lose those edits. Stage them "
+            "(git add) or undo them, then run apiforge regenerate again"
+        )
+
+
+def _merge_updates(files: UpdatePlan, revision_files: UpdatePlan) -> UpdatePlan:
+    changes = sorted((*files.changes, *revision_files.changes), key=lambda c: c.path)
+    return UpdatePlan(tuple(changes), tuple(sorted({*files.removals, *revision_files.removals})))
+
+
+def _marker_lines(text: str) -> list[int]:
+    return [text.count("\n", 0, m.start()) + 1 for m in CONFLICT_MARKER.finditer(text)]
+
+
+# --- migrations ------------------------------------------------------------------------
+
+
+def _chain(project: Path, recorded: state.ProjectState) -> revisions.Chain:
+    recorded_revisions = {
+        path: text for path, text in recorded.baseline.items() if revisions.is_revision_path(path)
+    }
+    chain = revisions.analyse(recorded_revisions, _revision_files(project))
+    if chain.broken:
+        raise RefusedChange(
+            "The migration chain is broken:\n"
+            + "\n".join(f"  - {problem}" for problem in chain.broken)
+            + "\nRestore the missing revisions from version control (or fix the files), "
+            "then run the command again."
+        )
+    return chain
+
+
+def _revision_files(project: Path) -> dict[str, str]:
+    """Every revision module on disk (path → text): alembic runs all of them."""
+    versions = project / render.MIGRATIONS_DIR
+    if not versions.is_dir():
+        return {}
+    return {
+        f"{render.MIGRATIONS_DIR}/{file.name}": file.read_bytes().decode("utf-8", "replace")
+        for file in sorted(versions.glob("*.py"))
+        if file.is_file()
+    }
+
+
+def _accepted(project: Path, chain: revisions.Chain) -> dict[str, str]:
+    """Revision files edited or written by hand, recorded as they are (--accept-migrations)."""
+    on_disk = _revision_files(project)
+    return {path: on_disk[path] for path in (*chain.edited, *chain.unrecorded)}
+
+
 def _plan_migration(
-    project: Path, previous: Spec, spec: Spec, *, allow_destructive: bool, old_rules: int
+    previous: Spec,
+    spec: Spec,
+    chain: revisions.Chain,
+    *,
+    allow_destructive: bool,
+    old_rules: int,
+    now: datetime,
 ) -> tuple[str, str, list[str]] | None:
     from .migrations import plan_migration
 
-    head, number = migration_head(project)
+    created = revisions.creation_time(now, (r.id for r in chain.revisions))
     migration = plan_migration(
         previous,
         spec,
-        previous=head,
-        number=number,
+        previous=chain.heads,
+        created=created,
         allow_destructive=allow_destructive,
         old_rules=old_rules,
     )
     if migration is None:
         return None
     path = f"{render.MIGRATIONS_DIR}/{migration.filename}"
-    return path, migration.content, list(migration.summary)
+    summary = list(migration.summary)
+    if len(chain.heads) > 1:
+        summary.insert(0, f"merge the migration heads {' and '.join(chain.heads)}")
+    return path, migration.content, summary
 
 
 def _full_plan(
-    spec: Spec, recorded: state.ProjectState, migration: tuple[str, str, list[str]] | None
+    spec: Spec,
+    recorded: state.ProjectState,
+    migration: tuple[str, str, list[str]] | None,
+    accepted: Mapping[str, str],
 ) -> FilePlan:
     """The render, plus every revision written before (kept exactly as recorded)."""
     new_revision = {migration[0]: migration[1]} if migration else {}
     plan = render.render_project(spec, migrations=new_revision)
     for path in recorded.files:
-        if path.startswith(f"{render.MIGRATIONS_DIR}/") and path not in plan:
+        if revisions.is_revision_path(path) and path not in plan:
             plan[path] = PlannedFile(path, recorded.baseline[path], "create_once")
-        elif path.startswith(f"{render.MIGRATIONS_DIR}/"):
+        elif revisions.is_revision_path(path):
             plan[path] = replace(plan[path], content=recorded.baseline[path])
+    for path, text in accepted.items():
+        plan[path] = PlannedFile(path, text, "create_once")
     return plan
 
 
-def migration_head(project: Path) -> tuple[str | None, int]:
-    """The current Alembic head (the new revision's parent) and the next revision number.
+def _revision_outcomes(
+    update: UpdatePlan, chain: revisions.Chain, accepted: Mapping[str, str], plan: FilePlan
+) -> UpdatePlan:
+    """A revision is not an ordinary file: one the chain needs is written again."""
+    changes = []
+    for change in update.changes:
+        if change.path in chain.restored and change.path in plan:
+            change = replace(
+                change,
+                action="create",
+                content=plan[change.path].content,
+                changed=True,
+                detail="a revision the migration chain needs: written again",
+            )
+        elif change.path in accepted:
+            change = replace(change, detail="recorded as it is (--accept-migrations)")
+        elif change.path in chain.edited:
+            change = replace(change, action="keep", detail=EDITED_REVISION)
+        changes.append(change)
+    return UpdatePlan(tuple(changes), update.removals)
 
-    Read from the files, so revisions the user wrote by hand are respected too.
-    """
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    numbers = [0]
-    versions = project / render.MIGRATIONS_DIR
-    for file in sorted(versions.glob("*.py")) if versions.is_dir() else []:
-        text = file.read_text(encoding="utf-8", errors="replace")
-        revision = REVISION.search(text)
-        if revision is None:
-            continue
-        revisions.add(revision.group(1))
-        down = DOWN_REVISION.search(text)
-        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)) if down else [])
-        numbered = NUMBERED.match(file.name)
-        if numbered:
-            numbers.append(int(numbered.group(1)))
-    heads = sorted(revisions - parents)
-    if len(heads) > 1:
-        raise UserError(
-            f"migrations have several heads ({', '.join(heads)}); merge them "
-            "(`alembic merge heads`) before regenerating"
+
+EDITED_REVISION = "edited since apiforge wrote it: see apiforge check"
+
+
+def _remaining_problems(
+    chain: revisions.Chain,
+    accepted: Mapping[str, str],
+    baseline: Mapping[str, str],
+    disk: Mapping[str, str | None],
+) -> tuple[revisions.MigrationProblem, ...]:
+    from .project import unified_diff
+
+    problems = [
+        revisions.MigrationProblem(
+            path,
+            "edited since apiforge wrote it: a database that ran the recorded revision "
+            "differs from one that runs this file. Restore it from version control, or "
+            "record it as it is: apiforge regenerate --accept-migrations",
+            unified_diff(path, baseline[path], disk.get(path) or ""),
         )
-    return (heads[0] if heads else None), max(numbers) + 1
+        for path in chain.edited
+        if path not in accepted
+    ]
+    problems += [
+        revisions.MigrationProblem(
+            path,
+            "a revision apiforge did not write: if it belongs in the chain, record it "
+            "with apiforge regenerate --accept-migrations; otherwise remove it",
+        )
+        for path in chain.unrecorded
+        if path not in accepted
+    ]
+    return tuple(problems)
 
 
 def resource_moves(previous: Spec, spec: Spec) -> dict[str, Move]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the CLI imports this module at start-up: keep pydantic out 
     from .errors import ApiforgeError
     from .project import CheckResult, FileDrift, NewServiceResult
     from .regenerate import RegenerateResult
+    from .revisions import MigrationProblem
     from .spec import Spec
 
 # What happened to a file during generation.
@@ -38,6 +39,7 @@ ACTION_STYLES: dict[str, str] = {
 DRIFT_STYLES: dict[str, str] = {"modified": "yellow", "missing": "red", "conflict": "bold red"}
 WORD_WIDTH = max(len(word) for word in [*ACTION_STYLES, *DRIFT_STYLES])
 STATE_PREFIX = ".apiforge/"
+MIGRATIONS_DIR = "migrations/versions"  # render.MIGRATIONS_DIR (render is heavy to import)
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def print_check(console: Console, result: CheckResult) -> None:
     if result.refused:
         refusal = f"regenerate would refuse the spec change: {result.refused}"
         console.print(Text(refusal, style="red"))
+    print_migration_problems(console, result.migrations)
     console.print()
     if result.clean:
         line = Text("✓ ", style="bold green")
@@ -141,6 +144,14 @@ def print_check(console: Console, result: CheckResult) -> None:
         Text(f"✗ {_shown(result.project_dir)}: {_drift_summary(result)}", style="bold red")
     )
     print_next_steps(console, check_steps(result))
+
+
+def print_migration_problems(console: Console, problems: Sequence[MigrationProblem]) -> None:
+    """Revisions the chain cannot vouch for: each named, with its edits when it has some."""
+    for item in problems:
+        console.print(file_line("migration", "bold red", item.path, item.problem))
+        if item.diff:
+            print_diff(console, item.diff)
 
 
 def _shown(project_dir: Path) -> str:
@@ -180,6 +191,8 @@ def _drift_summary(result: CheckResult) -> str:
     parts = [f"{kinds.count(kind)} {kind}" for kind in DRIFT_STYLES if kind in kinds]
     if result.stale_baseline or result.spec_changed:
         parts.append("regenerate pending")
+    if result.migrations:
+        parts.append(f"{len(result.migrations)} migration problem(s)")
     return "not in step with the spec: " + ", ".join(parts) + "."
 
 
@@ -190,8 +203,13 @@ def check_steps(result: CheckResult) -> list[str]:
     if "conflict" in kinds:
         conflicted = " ".join(item.path for item in result.drift if item.kind == "conflict")
         steps.append(f"resolve the conflict markers in: {conflicted}")
-    if pending or "missing" in kinds:
+    if pending or "missing" in kinds or any(i.path == MIGRATIONS_DIR for i in result.migrations):
         steps.append("apiforge regenerate")
+    if any(item.path != MIGRATIONS_DIR for item in result.migrations):
+        steps.append(
+            "restore the migration files named above from version control, or record "
+            "them as they are: apiforge regenerate --accept-migrations"
+        )
     if "modified" in kinds:
         # With a regenerate pending, the differences may be its; only what remains is by hand.
         hint = "files that still differ after regenerating" if pending else "modified files"
@@ -244,6 +262,9 @@ def print_regenerate(console: Console, result: RegenerateResult) -> None:
         console.print(Text(f"Migration {verb}: {result.migration_path}", style="bold"))
         for line in result.migration_summary:
             console.print(Text(f"  - {line}"))
+    if result.migration_problems:
+        console.print()
+        print_migration_problems(console, result.migration_problems)
     console.print()
     console.print(_regenerate_summary(result))
     print_next_steps(console, regenerate_steps(result))
@@ -282,8 +303,17 @@ def regenerate_steps(result: RegenerateResult) -> list[str]:
     if result.conflicts:
         paths = " ".join(c.path for c in result.update.conflicts)
         steps.append(f"resolve the conflict markers (<<<<<<< / >>>>>>>) in: {paths}")
+    if result.migration_problems:
+        steps.append(
+            "restore the migration files named above from version control, or record "
+            "them as they are: apiforge regenerate --accept-migrations"
+        )
     if result.dry_run and result.changed_paths:
         steps.append("run the same command without --dry-run to apply it")
     elif result.migration_path:
         steps.append("alembic upgrade head")
+    if result.git_merge and not result.dry_run:
+        # apiforge never touches git's index: marking paths resolved is the user's call.
+        folder = shlex.quote(str(result.project_dir))
+        steps.append(f"git add -A -- {folder}  (marks the merge's files resolved), then git commit")
     return steps

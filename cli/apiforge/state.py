@@ -4,6 +4,8 @@ Layout (committed with the project):
 
     .apiforge/spec.yaml          the spec text last generated from (migrations diff against it)
     .apiforge/state.json         generator version and, per generated file, ownership and sha256
+                                 (one file per line, sorted: two branches adding files merge
+                                 line by line in git)
     .apiforge/baseline/<path>    the exact content last generated: the three-way merge base
 
 Building the record is pure (`state_files` returns path → content, staged with the
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, cast, get_args
@@ -71,17 +74,29 @@ def state_files(spec_text: str, plan: FilePlan) -> dict[str, str]:
 
 
 def state_json(plan: FilePlan) -> str:
+    """JSON with one line per file, sorted by path, so git merges two branches' records
+    line by line (a new file is one new line; a changed file, one changed line)."""
+    header = {"format": STATE_FORMAT, "generator_version": __version__}
+    header["schema_rules"] = SCHEMA_RULES
+    lines = [f"  {_json(key)}: {_json(value)}," for key, value in sorted(header.items())]
     records = [
-        {"path": path, "ownership": plan[path].ownership, "sha256": sha256_of(plan[path].content)}
+        _json({"ownership": plan[path].ownership, "path": path, "sha256": _sha(plan, path)})
         for path in sorted(plan)
     ]
-    document = {
-        "format": STATE_FORMAT,
-        "generator_version": __version__,
-        "schema_rules": SCHEMA_RULES,
-        "files": records,
-    }
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    files = ",\n".join(f"    {record}" for record in records)
+    return "{\n" + "\n".join(lines) + '\n  "files": [\n' + files + "\n  ]\n}\n"
+
+
+def _sha(plan: FilePlan, path: str) -> str:
+    return sha256_of(plan[path].content)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+# Reads one file of the record by its path in the project; raises FileNotFoundError.
+Reader = Callable[[str], str]
 
 
 def load_state(project_dir: Path) -> ProjectState:
@@ -89,11 +104,16 @@ def load_state(project_dir: Path) -> ProjectState:
     state_dir = project_dir / STATE_DIR
     if not state_dir.is_dir():
         raise UserError(f"{project_dir}: {NOT_A_PROJECT} (no {STATE_DIR}/ folder)")
-    state_text = _read_record(project_dir, STATE_FILE)
-    spec_text = _read_record(project_dir, SPEC_SNAPSHOT)
+    return read_state(project_dir, lambda relative: _read_file(project_dir, relative))
+
+
+def read_state(project_dir: Path, read: Reader) -> ProjectState:
+    """The record as `read` finds it: on disk, or in a git commit (a merge in progress)."""
+    state_text = _read_record(project_dir, read, STATE_FILE)
+    spec_text = _read_record(project_dir, read, SPEC_SNAPSHOT)
     document = _parse_state_json(project_dir, state_text)
     records = _parse_records(project_dir, document.get("files"))
-    baseline = {path: _read_baseline(project_dir, record) for path, record in records.items()}
+    baseline = {path: _read_baseline(project_dir, read, record) for path, record in records.items()}
     return ProjectState(
         generator_version=str(document.get("generator_version", "unknown")),
         schema_rules=_schema_rules(project_dir, document.get("schema_rules", 1)),
@@ -114,11 +134,15 @@ def _schema_rules(project_dir: Path, value: Any) -> int:
     return value
 
 
-def _read_record(project_dir: Path, relative: str) -> str:
+def _read_file(project_dir: Path, relative: str) -> str:
+    # newline="" keeps the bytes exactly as written: a baseline must not change under us.
+    with (project_dir / relative).open(encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def _read_record(project_dir: Path, read: Reader, relative: str) -> str:
     try:
-        # newline="" keeps the bytes exactly as written: a baseline must not change under us.
-        with (project_dir / relative).open(encoding="utf-8", newline="") as handle:
-            return handle.read()
+        return read(relative)
     except FileNotFoundError:
         raise _corrupt(project_dir, f"{relative} is missing") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -172,8 +196,8 @@ def _is_inside(path: str) -> bool:
     return bool(path) and not pure.is_absolute() and ".." not in pure.parts
 
 
-def _read_baseline(project_dir: Path, record: FileRecord) -> str:
-    content = _read_record(project_dir, baseline_path(record.path))
+def _read_baseline(project_dir: Path, read: Reader, record: FileRecord) -> str:
+    content = _read_record(project_dir, read, baseline_path(record.path))
     if sha256_of(content) != record.sha256:
         raise _corrupt(
             project_dir,

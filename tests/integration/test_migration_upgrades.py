@@ -26,6 +26,7 @@ import shutil
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,7 @@ def versions() -> list[Version]:
             specs[number - 2] if number > 1 else None,
             spec,
             previous=result[-1].migration.revision if result else None,
-            number=number,
+            created=datetime(2026, 11, 29, 14, 30, number, tzinfo=UTC),
             allow_destructive=number == 3,  # v3 drops books.pages
         )
         assert migration is not None
@@ -218,10 +219,14 @@ def test_upgrades_keep_the_rows(
 ) -> None:
     db = Database(tmp_path / "shelf", overlay, database_url)
     v1, v2, v3 = versions
-    assert [v.migration.filename for v in versions] == [
-        "0001_create_authors_books.py",
-        "0002_add_authors_country_and_more.py",
-        "0003_rename_authors_to_writers_and_more.py",
+    names = [v.migration.filename.removeprefix(v.migration.revision) for v in versions]
+    assert names == [
+        "_create_authors_books.py",
+        "_add_authors_country_and_more.py",
+        "_rename_authors_to_writers_and_more.py",
+    ]
+    assert sorted(v.migration.filename for v in versions) == [
+        v.migration.filename for v in versions
     ]
 
     db.write(v1, [v1.migration])
