@@ -248,7 +248,8 @@ from apiforge.loader import load_spec_text
 from apiforge.regenerate import plan_for_new_project
 from datetime import UTC, datetime
 created = datetime(2026, 11, 29, 14, 30, 5, tzinfo=UTC)
-plan = plan_for_new_project(load_spec_text(sys.stdin.read(), filename="apiforge.yaml"), created=created)
+spec = load_spec_text(sys.stdin.read(), filename="apiforge.yaml")
+plan = plan_for_new_project(spec, created=created)
 json.dump({path: [f.content, f.ownership] for path, f in plan.items()}, sys.stdout)
 """
 

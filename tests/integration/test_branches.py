@@ -12,6 +12,7 @@ and `apiforge check` clean.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -24,6 +25,7 @@ from apiforge import project as projects
 from apiforge.cli import app
 
 from .conftest import TIMEOUT_CHECK, SharedVenv, clean_environ, make_overlay, run
+from .test_migration_upgrades import SQL_RUNNER
 
 pytestmark = pytest.mark.integration
 runner = CliRunner()
@@ -113,10 +115,6 @@ def alembic(project: Path, venv: Path, url: str, *args: str) -> str:
 
 
 def sql(project: Path, venv: Path, url: str, *statements: str) -> list[list[tuple[object, ...]]]:
-    from .test_migration_upgrades import SQL_RUNNER
-
-    import json
-
     env = clean_environ()
     env["DATABASE_URL"] = url
     result = run(
