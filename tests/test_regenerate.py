@@ -414,26 +414,30 @@ def test_two_heads_get_a_merge_revision(shop: Path) -> None:
     assert projects.check(shop).clean
 
 
-def test_revisions_of_older_projects_keep_working_and_new_ones_follow_them(shop: Path) -> None:
+def test_revisions_of_older_projects_keep_working_and_new_ones_follow_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A project generated when revisions were numbered 0001, 0002…"""
-    (first,) = revision_files(shop)
-    head = first.name.split("_create")[0]
-    text = first.read_text().replace(head, "0001")
-    old = first.with_name("0001_create_products.py")
-    first.unlink()
-    old.write_text(text)
-    regenerate(shop, accept_migrations=True)
-    state = (shop / ".apiforge/state.json").read_text()
-    (shop / ".apiforge/state.json").write_text(
-        state.replace(
-            f'"path": "migrations/versions/{first.name}"',
-            '"path": "migrations/versions/0001_create_products.py"',
-        )
-    )
+    from apiforge import migrations
 
-    revision = add_stock(shop)
-    assert 'down_revision: str | None = "0001"' in revision.read_text()
-    assert revision_files(shop) == [old, revision]
+    numbers = iter(["0001", "0002"])
+    with monkeypatch.context() as old_apiforge:
+        old_apiforge.setattr(migrations, "revision_id", lambda *_: next(numbers))
+        (tmp_path / "shop.yaml").write_text(SPEC)
+        projects.new_service(
+            "shop", spec_path=tmp_path / "shop.yaml", database=None, directory=tmp_path
+        )
+        shop = tmp_path / "shop"
+        add_stock(shop)
+    old = revision_files(shop)
+    assert [path.name for path in old] == ["0001_create_products.py", "0002_add_products_stock.py"]
+
+    edit_spec(shop, "      price:", "      note: {type: text, required: false}\n      price:")
+    result = regenerate(shop)
+    assert result.migration_path is not None
+    revision = shop / result.migration_path
+    assert 'down_revision: str | None = "0002"' in revision.read_text()
+    assert revision_files(shop) == [*old, revision]  # sorted after them, in chain order
     assert projects.check(shop).clean
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,28 @@ def test_state_json_is_deterministic_sorted_and_ends_with_a_newline() -> None:
     assert first == second
     text = first[".apiforge/state.json"]
     assert text.endswith("}\n")
-    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    document = json.loads(text)
+    # One line per file, sorted by path: two branches adding files merge line by line.
+    lines = [line.strip().rstrip(",") for line in text.splitlines() if '"path"' in line]
+    assert [json.loads(line) for line in lines] == document["files"]
+    assert [record["path"] for record in document["files"]] == sorted(PLAN)
+
+
+def test_two_branches_adding_files_merge_the_state_line_by_line(tmp_path: Path) -> None:
+    """What git does with two branches' records: a clean merge that is the union."""
+    base = {path: PlannedFile(path, path) for path in ("README.md", "a.py", "m.py", "z.py")}
+    ours = {**base, "b.py": PlannedFile("b.py", "b"), "a.py": PlannedFile("a.py", "changed")}
+    theirs = {**base, "n.py": PlannedFile("n.py", "n")}
+    texts = {}
+    for name, plan in (("base", base), ("ours", ours), ("theirs", theirs)):
+        texts[name] = tmp_path / name
+        texts[name].write_text(state.state_json(plan))
+    merged = subprocess.run(
+        ["git", "merge-file", "-p", texts["ours"], texts["base"], texts["theirs"]],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert merged.returncode == 0, merged.stdout
+    assert merged.stdout == state.state_json({**theirs, **ours})
 
 
 def test_state_round_trips_through_disk_byte_for_byte(tmp_path: Path) -> None:
