@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OURS, THEIRS = "HEAD", "MERGE_HEAD"
-INDEX = ""  # `:path`: the index entry at stage 0 (absent while the path is unmerged)
 
 
 @dataclass(frozen=True)

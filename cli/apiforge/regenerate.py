@@ -93,13 +93,13 @@ def regenerate(
             generated=plan, baseline=recorded.baseline, ownership=ownership, disk=disk, moves=moves
         )
     else:
-        _refuse_edits_during_merge(sources, disk, set(plan) - revision_paths)
         update = _merge_updates(
             plan_branch_merge(
                 generated=plan,
                 ours=sources.sides[0],
                 theirs=sources.sides[1],
                 disk=disk,
+                merge_base=sources.merge_base or {},
                 exclude=revision_paths,
             ),
             plan_update(
@@ -163,7 +163,7 @@ class _Sources:
     previous: Spec  # the data model the database has once every recorded revision ran
     snapshot_text: str | None  # the snapshot to keep when the spec's meaning is unchanged
     sides: tuple[Side, Side] | None = None  # ours and theirs, during a git merge
-    index: Mapping[str, str | None] | None = None  # what git merged cleanly (stage 0)
+    merge_base: Mapping[str, str | None] | None = None  # the files where the branches forked
 
 
 def _sources(project: Path, spec_text: str) -> _Sources:
@@ -176,7 +176,7 @@ def _sources(project: Path, spec_text: str) -> _Sources:
             raise
     lines = _marker_lines(spec_text)
     if lines:
-        raise UserError(
+        raise RefusedChange(
             f"{SPEC_FILE} still holds conflict markers (line {', '.join(map(str, lines))}): "
             "resolve the spec — the one file of the merge that is yours — then run "
             "apiforge regenerate again; it resolves the generated files and .apiforge/"
@@ -205,8 +205,8 @@ def _merge_sources(project: Path, merge: gitmerge.GitMerge) -> _Sources:
         Side(ours.baseline, merge.reader(gitmerge.OURS).many(paths)),
         Side(theirs.baseline, merge.reader(gitmerge.THEIRS).many(paths)),
     )
-    index = merge.read_many(gitmerge.INDEX, paths)
-    return _Sources(recorded, previous, None, sides, index)
+    forked = merge.read_many(merge.base, paths) if merge.base else {}
+    return _Sources(recorded, previous, None, sides, forked)
 
 
 def _merged_snapshot(base: str | None, ours: str, theirs: str) -> Spec:
@@ -253,20 +253,6 @@ def _merge_data(base: Any, ours: Any, theirs: Any, where: str) -> Any:
         "what the database holds once both branches' migrations ran; change one branch "
         "so they agree (and regenerate there), then merge again"
     )
-
-
-def _refuse_edits_during_merge(
-    sources: _Sources, disk: Mapping[str, str | None], paths: set[str]
-) -> None:
-    """A file git merged cleanly and the user edited since: its edit is in neither side."""
-    index = sources.index or {}
-    edited = sorted(p for p in paths if index.get(p) is not None and disk.get(p) != index[p])
-    if edited:
-        raise UserError(
-            "changed since git merged them: " + ", ".join(edited) + "; apiforge rebuilds "
-            "generated files from both branches and would lose those edits. Stage them "
-            "(git add) or undo them, then run apiforge regenerate again"
-        )
 
 
 def _merge_updates(files: UpdatePlan, revision_files: UpdatePlan) -> UpdatePlan:

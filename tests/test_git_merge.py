@@ -1,0 +1,177 @@
+"""`apiforge regenerate` during a git merge, with real git and no database.
+
+Main holds a project; branch `a` adds field `sku` and edits the hooks module, branch
+`b` adds field `colour` and edits a generated router; `git merge b` on `a` conflicts.
+The user resolves apiforge.yaml only. (tests/integration/test_branches.py then runs
+alembic on a database that followed branch a.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from apiforge import project as projects
+from apiforge.cli import app
+
+runner = CliRunner()
+
+SPEC = """\
+apiforge: 1
+service:
+  name: shop
+resources:
+  product:
+    fields:
+      title: {type: str, max_length: 100, search: true}
+      price: {type: decimal, max_digits: 8, decimal_places: 2}
+"""
+PRICE = "      price: {type: decimal, max_digits: 8, decimal_places: 2}\n"
+SKU = "      sku: {type: str, max_length: 20, required: false}\n"
+COLOUR = "      colour: {type: str, max_length: 20, default: black}\n"
+RESOLVED_SPEC = SPEC.replace(PRICE, PRICE + SKU + COLOUR)
+HOOKS = "src/shop/hooks/product.py"
+ROUTER = "src/shop/routers/product.py"
+MARKER = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.MULTILINE)
+
+
+def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.org",
+        GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.org",
+        GIT_CONFIG_NOSYSTEM="1", HOME=str(repo.parent),
+    )  # fmt: skip
+    result = subprocess.run(
+        ["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
+    if check:
+        assert result.returncode == 0, f"git {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result
+
+
+def regenerate(shop: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["regenerate", "--project", str(shop), *args])
+    return result.exit_code, result.output
+
+
+def change(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.fixture(scope="module")
+def merging(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository in the middle of a conflicting `git merge b` (built once, copied per test)."""
+    root = tmp_path_factory.mktemp("merging")
+    repo = root / "repo"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    (root / "shop.yaml").write_text(SPEC)
+    projects.new_service("shop", spec_path=root / "shop.yaml", database=None, directory=repo)
+    shop = repo / "shop"
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "shop")
+    for branch, field, path, edit in (
+        ("a", SKU, HOOKS, "\n\ndef shelf_label(title: str) -> str:\n    return title.upper()\n"),
+        ("b", COLOUR, ROUTER, "\n\n# branch b was here\n"),
+    ):
+        git(repo, "checkout", "--quiet", "-b", branch, "main")
+        change(shop / "apiforge.yaml", PRICE, PRICE + field)
+        assert regenerate(shop)[0] == 0
+        (shop / path).write_text((shop / path).read_text() + edit)
+        git(repo, "add", "-A")
+        git(repo, "commit", "--quiet", "-m", branch)
+    git(repo, "checkout", "--quiet", "a")
+    assert git(repo, "merge", "--no-edit", "b", check=False).returncode != 0
+    return repo
+
+
+@pytest.fixture
+def repo(merging: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "repo"
+    shutil.copytree(merging, copy, symlinks=True)
+    return copy
+
+
+def digest(root: Path) -> str:
+    hashed = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
+        hashed.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return hashed.hexdigest()
+
+
+def markers(root: Path) -> list[str]:
+    return [
+        str(path.relative_to(root))
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+        if MARKER.search(path.read_bytes().decode("utf-8", "replace"))
+    ]
+
+
+def test_regenerate_resolves_everything_but_the_spec(repo: Path) -> None:
+    shop = repo / "shop"
+    assert markers(shop)  # git left its markers in the record and the generated files
+    (shop / "apiforge.yaml").write_text(RESOLVED_SPEC)
+
+    code, output = regenerate(shop)
+
+    assert code == 0, output
+    assert markers(shop) == []
+    assert "return title.upper()" in (shop / HOOKS).read_text()
+    assert "# branch b was here" in (shop / ROUTER).read_text()
+    model = (shop / "src/shop/models/product.py").read_text()
+    assert "sku: Mapped[str | None]" in model and "colour: Mapped[str]" in model
+    merge = [p for p in (shop / "migrations/versions").glob("*_merge_heads.py")]
+    assert len(merge) == 1, output
+    assert "down_revision: str | Sequence[str] | None = (" in merge[0].read_text()
+    assert "git add" in output
+    assert projects.check(shop).clean
+    assert regenerate(shop) == (0, regenerate(shop)[1])  # idempotent
+    assert [p.name for p in (shop / "migrations/versions").glob("*_merge_heads.py")] == [
+        merge[0].name
+    ]
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "--no-edit")
+    assert projects.check(shop).clean
+
+
+def test_files_the_user_staged_with_markers_are_resolved_too(repo: Path) -> None:
+    shop = repo / "shop"
+    (shop / "apiforge.yaml").write_text(RESOLVED_SPEC)
+    git(repo, "add", "-A")  # a habit: everything staged, markers and all
+    code, output = regenerate(shop)
+    assert code == 0, output
+    assert markers(shop) == []
+    assert projects.check(shop).clean
+
+
+def test_a_spec_still_in_conflict_is_refused_naming_it(repo: Path) -> None:
+    shop = repo / "shop"
+    before = digest(shop)
+    code, output = regenerate(shop)
+    assert code == 1, output
+    assert "apiforge.yaml still holds conflict markers" in output
+    assert digest(shop) == before
+
+
+@pytest.mark.parametrize("staged", [False, True])
+def test_edits_made_after_git_merge_are_kept(repo: Path, staged: bool) -> None:
+    """A generated file git merged cleanly, edited again before regenerate ran."""
+    shop = repo / "shop"
+    (shop / "apiforge.yaml").write_text(RESOLVED_SPEC)
+    change(shop / ROUTER, "# branch b was here", "# branch b was here, and me during the merge")
+    if staged:
+        git(repo, "add", f"shop/{ROUTER}")
+    code, output = regenerate(shop)
+    assert code == 0, output
+    assert "and me during the merge" in (shop / ROUTER).read_text()
+    assert markers(shop) == []
