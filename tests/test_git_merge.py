@@ -175,3 +175,31 @@ def test_edits_made_after_git_merge_are_kept(repo: Path, staged: bool) -> None:
     assert code == 0, output
     assert "and me during the merge" in (shop / ROUTER).read_text()
     assert markers(shop) == []
+
+
+@pytest.mark.parametrize("folder", ["", "services/shop"])
+def test_a_merge_in_progress_is_found_at_the_root_and_in_a_subfolder(
+    tmp_path: Path, folder: str
+) -> None:
+    from apiforge.gitmerge import THEIRS, merge_in_progress
+
+    repo = tmp_path / "repo"
+    project = repo / folder
+    project.mkdir(parents=True)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    (project / "f.txt").write_text("base\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "base")
+    assert merge_in_progress(project) is None
+    for branch in ("a", "b"):
+        git(repo, "checkout", "--quiet", "-b", branch, "main")
+        (project / "f.txt").write_text(f"{branch}\n")
+        git(repo, "commit", "--quiet", "-am", branch)
+    git(repo, "checkout", "--quiet", "a")
+    assert git(repo, "merge", "b", check=False).returncode != 0
+
+    merge = merge_in_progress(project)
+    assert merge is not None and merge.base is not None
+    assert merge.prefix == (f"{folder}/" if folder else "")
+    assert merge.read_many(THEIRS, ["f.txt", "absent.txt"]) == {"f.txt": "b\n", "absent.txt": None}
+    assert merge_in_progress(tmp_path) is None  # not a git work tree at all

@@ -78,7 +78,8 @@ def _git(cwd: Path, *args: str) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None  # no git on this machine: then there is no merge to help with
-    return result.stdout.strip("\n") if result.returncode == 0 else None
+    # Only the final newline goes: `--show-prefix` prints an empty line at the root.
+    return result.stdout.removesuffix("\n") if result.returncode == 0 else None
 
 
 def _cat_file(cwd: Path, specs: list[str]) -> list[str | None]:
