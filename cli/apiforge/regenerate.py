@@ -83,34 +83,10 @@ def regenerate(
         now=now or datetime.now(UTC),
     )
     plan = _full_plan(spec, recorded, migration, accepted)
-    revision_paths = frozenset(p for p in {*plan, *recorded.files} if revisions.is_revision_path(p))
     moves = resource_moves(previous, spec) if sources.sides is None else {}
     moved_from = {move.old_path for move in moves.values()}
     disk = _read_disk(project, set(plan) | set(recorded.baseline) | moved_from)
-    ownership = {path: record.ownership for path, record in recorded.files.items()}
-    if sources.sides is None:
-        update = plan_update(
-            generated=plan, baseline=recorded.baseline, ownership=ownership, disk=disk, moves=moves
-        )
-    else:
-        update = _merge_updates(
-            plan_branch_merge(
-                generated=plan,
-                ours=sources.sides[0],
-                theirs=sources.sides[1],
-                disk=disk,
-                merge_base=sources.merge_base or {},
-                exclude=revision_paths,
-            ),
-            plan_update(
-                generated={p: f for p, f in plan.items() if p in revision_paths},
-                baseline={
-                    p: recorded.baseline[p] for p in revision_paths if p in recorded.baseline
-                },
-                ownership=ownership,
-                disk=disk,
-            ),
-        )
+    update = _plan_files(sources, plan, disk, moves)
     update = _revision_outcomes(update, chain, accepted, plan)
     files = dict(update.writes)
     # A spec edit that changes no meaning (a comment) needs no new snapshot.
@@ -135,6 +111,39 @@ def regenerate(
         git_merge=sources.sides is not None,
         migration_heads=chain.heads,
     )
+
+
+def _plan_files(
+    sources: _Sources,
+    plan: FilePlan,
+    disk: Mapping[str, str | None],
+    moves: Mapping[str, Move],
+) -> UpdatePlan:
+    """Every file's outcome: merged with the record, or with both sides of a git merge."""
+    recorded = sources.recorded
+    ownership = {path: record.ownership for path, record in recorded.files.items()}
+    if sources.sides is None:
+        return plan_update(
+            generated=plan, baseline=recorded.baseline, ownership=ownership, disk=disk, moves=moves
+        )
+    # Revisions are never merged: each side's are kept exactly as recorded.
+    revision_paths = {p for p in {*plan, *recorded.files} if revisions.is_revision_path(p)}
+    files = plan_branch_merge(
+        generated=plan,
+        ours=sources.sides[0],
+        theirs=sources.sides[1],
+        disk=disk,
+        merge_base=sources.merge_base or {},
+        exclude=frozenset(revision_paths),
+    )
+    revision_files = plan_update(
+        generated={path: plan[path] for path in revision_paths if path in plan},
+        baseline={p: recorded.baseline[p] for p in revision_paths if p in recorded.baseline},
+        ownership=ownership,
+        disk=disk,
+    )
+    changes = sorted((*files.changes, *revision_files.changes), key=lambda c: c.path)
+    return UpdatePlan(tuple(changes), tuple(sorted({*files.removals, *revision_files.removals})))
 
 
 def plan_for_new_project(spec: Spec, *, created: datetime | None = None) -> FilePlan:
@@ -253,11 +262,6 @@ def _merge_data(base: Any, ours: Any, theirs: Any, where: str) -> Any:
         "what the database holds once both branches' migrations ran; change one branch "
         "so they agree (and regenerate there), then merge again"
     )
-
-
-def _merge_updates(files: UpdatePlan, revision_files: UpdatePlan) -> UpdatePlan:
-    changes = sorted((*files.changes, *revision_files.changes), key=lambda c: c.path)
-    return UpdatePlan(tuple(changes), tuple(sorted({*files.removals, *revision_files.removals})))
 
 
 def _marker_lines(text: str) -> list[int]:
