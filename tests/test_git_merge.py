@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from apiforge import project as projects
 from apiforge.cli import app
+from apiforge.update import FileChange
 
 runner = CliRunner()
 
@@ -203,3 +204,47 @@ def test_a_merge_in_progress_is_found_at_the_root_and_in_a_subfolder(
     assert merge.prefix == (f"{folder}/" if folder else "")
     assert merge.read_many(THEIRS, ["f.txt", "absent.txt"]) == {"f.txt": "b\n", "absent.txt": None}
     assert merge_in_progress(tmp_path) is None  # not a git work tree at all
+
+
+# --- the merge of the two sides, as pure functions ---------------------------------------
+
+
+def branch_merge(
+    new: str, ours: tuple[str, str], theirs: tuple[str, str], on_disk: str = "x\n"
+) -> FileChange:
+    from apiforge.branches import Side, plan_branch_merge
+    from apiforge.plan import PlannedFile
+
+    plan = plan_branch_merge(
+        generated={"f.py": PlannedFile("f.py", new)},
+        ours=Side({"f.py": ours[0]}, {"f.py": ours[1]}),
+        theirs=Side({"f.py": theirs[0]}, {"f.py": theirs[1]}),
+        disk={"f.py": on_disk},
+        merge_base={},
+    )
+    (change,) = plan.changes
+    return change
+
+
+BASE_A = "a\nb\nc\nd\ne\n"  # what branch a generated
+BASE_B = "a\nb\nc\nd\ne\nf\n"  # what branch b generated (its spec added f)
+NEW = "a\nb\nc\nd\ne\nf\ng\n"  # the merged spec renders both
+
+
+def test_each_sides_edits_are_merged_into_the_merged_render() -> None:
+    change = branch_merge(
+        NEW, (BASE_A, "a (edited on a)\n" + BASE_A[2:]), (BASE_B, BASE_B.replace("c\n", "c (b)\n"))
+    )
+    assert change.action == "merge" and change.conflicts == 0
+    assert change.content == "a (edited on a)\nb\nc (b)\nd\ne\nf\ng\n"
+
+
+def test_both_sides_editing_the_same_line_conflict_naming_the_branches() -> None:
+    change = branch_merge(
+        NEW, (BASE_A, BASE_A.replace("c\n", "c (a)\n")), (BASE_B, BASE_B.replace("c\n", "c (b)\n"))
+    )
+    assert change.action == "conflict"
+    assert change.content is not None
+    assert "<<<<<<< theirs (MERGE_HEAD)" in change.content and "c (b)\n" in change.content
+    assert ">>>>>>> ours (HEAD) and the merged spec" in change.content
+    assert "c (a)\n" in change.content

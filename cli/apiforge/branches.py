@@ -14,11 +14,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .merge import Action, FileOutcome, create_once, merge_file
+from .merge import GENERATED, YOURS, Action, FileOutcome, create_once, merge_file
 from .plan import FilePlan
 from .update import FileChange, UpdatePlan
 
 CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7})(?: .*)?$", re.MULTILINE)
+THEIRS_LABEL = "theirs (MERGE_HEAD): that branch's edits"
+OURS_LABEL = "ours (HEAD) and the merged spec"
 RESOLVED = "git merge resolved: rendered from the merged spec, both branches' edits kept"
 
 
@@ -53,7 +55,9 @@ def plan_branch_merge(
         first = (create_once if once else merge_file)(
             ours.baseline.get(path), ours.files.get(path), new
         )
-        second = merge_file(theirs.baseline.get(path), theirs.files.get(path), first.content)
+        second = _relabelled(
+            merge_file(theirs.baseline.get(path), theirs.files.get(path), first.content)
+        )
         second = _with_edits_since_git_merge(
             second,
             merged_by_git=_clean_merge(
@@ -66,6 +70,15 @@ def plan_branch_merge(
         if change.action == "remove":
             removals.append(path)
     return UpdatePlan(tuple(changes), tuple(removals))
+
+
+def _relabelled(outcome: FileOutcome) -> FileOutcome:
+    """Conflict markers of the second merge name the branches, not "yours" and "generated"."""
+    if not outcome.conflicts or outcome.content is None:
+        return outcome
+    content = outcome.content.replace(f"<<<<<<< {YOURS}\n", f"<<<<<<< {THEIRS_LABEL}\n")
+    content = content.replace(f">>>>>>> {GENERATED}\n", f">>>>>>> {OURS_LABEL}\n")
+    return FileOutcome(outcome.action, content, outcome.conflicts, outcome.detail)
 
 
 def _with_edits_since_git_merge(
