@@ -248,3 +248,26 @@ def test_both_sides_editing_the_same_line_conflict_naming_the_branches() -> None
     assert "<<<<<<< theirs (MERGE_HEAD)" in change.content and "c (b)\n" in change.content
     assert ">>>>>>> ours (HEAD) and the merged spec" in change.content
     assert "c (a)\n" in change.content
+
+
+def test_the_data_model_after_both_branches_merges_their_snapshots() -> None:
+    from apiforge.regenerate import _merged_snapshot
+
+    ours = SPEC.replace(PRICE, PRICE + SKU).replace("name: shop", "name: shop\n  version: 1.1.0")
+    theirs = SPEC.replace(PRICE, PRICE + COLOUR).replace(
+        "name: shop", "name: shop\n  version: 2.0.0"
+    )
+    resolved = RESOLVED_SPEC.replace("name: shop", "name: shop\n  version: 2.1.0")
+    merged = _merged_snapshot(SPEC, ours, theirs, resolved)
+    assert list(merged.resources["product"].fields) == ["title", "price", "sku", "colour"]
+    assert merged.service.version == "2.1.0"  # both changed it: the resolved spec decides
+
+
+def test_both_branches_changing_one_field_differently_is_refused() -> None:
+    from apiforge.errors import RefusedChange
+    from apiforge.regenerate import _merged_snapshot
+
+    ours = SPEC.replace("max_length: 100", "max_length: 150")
+    theirs = SPEC.replace("max_length: 100", "max_length: 200")
+    with pytest.raises(RefusedChange, match=r"resources\.product\.fields\.title\.max_length"):
+        _merged_snapshot(SPEC, ours, theirs, theirs)

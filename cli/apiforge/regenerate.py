@@ -190,10 +190,10 @@ def _sources(project: Path, spec_text: str) -> _Sources:
             "resolve the spec — the one file of the merge that is yours — then run "
             "apiforge regenerate again; it resolves the generated files and .apiforge/"
         )
-    return _merge_sources(project, merge)
+    return _merge_sources(project, merge, spec_text)
 
 
-def _merge_sources(project: Path, merge: gitmerge.GitMerge) -> _Sources:
+def _merge_sources(project: Path, merge: gitmerge.GitMerge, spec_text: str) -> _Sources:
     ours = state.read_state(project, merge.reader(gitmerge.OURS))
     theirs = state.read_state(project, merge.reader(gitmerge.THEIRS))
     base_text = (
@@ -201,7 +201,7 @@ def _merge_sources(project: Path, merge: gitmerge.GitMerge) -> _Sources:
         if merge.base
         else None
     )
-    previous = _merged_snapshot(base_text, ours.spec_text, theirs.spec_text)
+    previous = _merged_snapshot(base_text, ours.spec_text, theirs.spec_text, spec_text)
     paths = {*ours.baseline, *theirs.baseline}
     recorded = state.ProjectState(
         generator_version=ours.generator_version,
@@ -218,14 +218,17 @@ def _merge_sources(project: Path, merge: gitmerge.GitMerge) -> _Sources:
     return _Sources(recorded, previous, None, sides, forked)
 
 
-def _merged_snapshot(base: str | None, ours: str, theirs: str) -> Spec:
-    """The data model once both branches' migrations ran: their snapshots merged by key."""
+def _merged_snapshot(base: str | None, ours: str, theirs: str, resolved: str) -> Spec:
+    """The data model once both branches' migrations ran: their snapshots merged by key.
+
+    Where both changed a setting of the service differently, the resolved spec decides.
+    """
     from ruamel.yaml import YAML
 
     def data(text: str | None) -> Any:
         return YAML(typ="safe").load(text) if text else None
 
-    merged = _merge_data(data(base), data(ours), data(theirs), "")
+    merged = _merge_data(data(base), data(ours), data(theirs), data(resolved), "")
     text = json.dumps(merged, default=str)
     try:
         return loader.load_spec_text(text, filename=f"{state.SPEC_SNAPSHOT} (both branches)")
@@ -239,25 +242,29 @@ def _merged_snapshot(base: str | None, ours: str, theirs: str) -> Spec:
 _MISSING: Any = object()
 
 
-def _merge_data(base: Any, ours: Any, theirs: Any, where: str) -> Any:
+def _merge_data(base: Any, ours: Any, theirs: Any, resolved: Any, where: str) -> Any:
     if ours == theirs or theirs == base:
         return ours
     if ours == base:
         return theirs
     if all(isinstance(side, dict) for side in (ours, theirs)):
         base = base if isinstance(base, dict) else {}
+        resolved = resolved if isinstance(resolved, dict) else {}
         merged = {}
         for key in [*ours, *(k for k in theirs if k not in ours)]:
             value = _merge_data(
                 base.get(key, _MISSING),
                 ours.get(key, _MISSING),
                 theirs.get(key, _MISSING),
+                resolved.get(key, _MISSING),
                 f"{where}.{key}" if where else str(key),
             )
             if value is not _MISSING:
                 merged[key] = value
         return merged
-    raise UserError(
+    if not where.startswith("resources"):
+        return resolved  # no table depends on it: nothing for a migration to reconcile
+    raise RefusedChange(
         f"both branches changed `{where}` in the spec, differently: apiforge cannot tell "
         "what the database holds once both branches' migrations ran; change one branch "
         "so they agree (and regenerate there), then merge again"
