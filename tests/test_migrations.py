@@ -1088,6 +1088,7 @@ def test_every_kind_of_module_compiles_and_passes_the_generated_projects_ruff(
         migrations.append(plan(old, new, allow_destructive=True))
     migrations.append(plan(KITCHEN_V1, KITCHEN_V3, allow_destructive=True))
     migrations.append(merge_of(KITCHEN_V2, KITCHEN_V3, heads=("0003", "20261129143001_bbbbbb")))
+    migrations.append(merge_of(KITCHEN_V3, KITCHEN_V3, heads=("0003", "20261129143001_bbbbbb")))
     (tmp_path / "pyproject.toml").write_text(_generated_ruff_config())
     for index, migration in enumerate(migrations):
         compile(migration.content, migration.filename, "exec")

@@ -292,7 +292,8 @@ def _module(
     stdlib = [f"import {m}" for m in ("datetime", "decimal", "uuid") if _uses(m, code)]
     groups = [
         [*stdlib, "from collections.abc import Sequence"],
-        ["import sqlalchemy as sa"] * _uses("sa", code) + ["from alembic import op"],
+        ["import sqlalchemy as sa"] * _uses("sa", code)
+        + ["from alembic import op"] * _uses("op", code),
         [f"from {package}.database import UTCDateTime"] * ("UTCDateTime()" in code),
     ]
     return _MODULE.format(
