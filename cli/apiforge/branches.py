@@ -55,9 +55,9 @@ def plan_branch_merge(
         first = (create_once if once else merge_file)(
             ours.baseline.get(path), ours.files.get(path), new
         )
-        second = _relabelled(
-            merge_file(theirs.baseline.get(path), theirs.files.get(path), first.content)
-        )
+        second = merge_file(theirs.baseline.get(path), theirs.files.get(path), first.content)
+        if not first.conflicts:  # else the markers of both merges would share labels
+            second = _relabelled(second)
         second = _with_edits_since_git_merge(
             second,
             merged_by_git=_clean_merge(
