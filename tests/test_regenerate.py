@@ -442,8 +442,10 @@ def test_revisions_of_older_projects_keep_working_and_new_ones_follow_them(
 
 
 def test_state_json_has_one_line_per_file_so_git_merges_it_line_by_line(shop: Path) -> None:
+    import json
+
     lines = (shop / ".apiforge/state.json").read_text().splitlines()
-    entries = [line.strip().rstrip(",") for line in lines if '"path":' in line]
-    assert len(entries) == len(projects.state.load_state(shop).files) > 10
-    paths = [re.search(r'"path": "([^"]+)"', entry).group(1) for entry in entries]  # type: ignore[union-attr]
-    assert paths == sorted(paths)
+    entries = [json.loads(line.strip().rstrip(",")) for line in lines if '"path":' in line]
+    assert entries == json.loads("\n".join(lines))["files"]  # each file whole on its line
+    paths = [entry["path"] for entry in entries]
+    assert paths == sorted(paths) and len(paths) > 10
