@@ -301,7 +301,7 @@ def _revision_files(project: Path) -> dict[str, str]:
     return {
         f"{render.MIGRATIONS_DIR}/{file.name}": file.read_bytes().decode("utf-8", "replace")
         for file in sorted(versions.glob("*.py"))
-        if file.is_file()
+        if file.is_file() and not file.name.startswith(("__init__", ".#"))  # as alembic skips
     }
 
 
