@@ -7,14 +7,14 @@ it all atomically with the new `.apiforge/` record. A dry run stops before writi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import loader, render, state, writer
 from .errors import SpecError, UserError
-from .model import derive
 from .plan import FilePlan, PlannedFile
+from .renames import code_renames
 from .spec import Spec
 from .update import Move, UpdatePlan, plan_update
 
@@ -76,6 +76,8 @@ def regenerate(
         ownership={path: record.ownership for path, record in recorded.files.items()},
         disk=disk,
         moves=moves,
+        renames=code_renames(previous, spec, recorded.baseline),
+        user_code=is_user_code,
     )
     files = dict(update.writes)
     # A spec edit that changes no meaning (a comment) needs no new snapshot.
@@ -182,27 +184,16 @@ def resource_moves(previous: Spec, spec: Spec) -> dict[str, Move]:
         old = resource.renamed_from
         if not old or old not in previous.resources or name in previous.resources:
             continue
-        rewrite = _identifier_rewriter(previous, old, spec, name)
         old_paths = render.resource_files(previous, old)
         new_paths = render.resource_files(spec, name)
         for old_path, new_path in zip(old_paths, new_paths, strict=True):
-            is_hooks = "/hooks/" in new_path
-            moves[new_path] = Move(old_path, rewrite if is_hooks else None)
+            moves[new_path] = Move(old_path)
     return moves
 
 
-def _identifier_rewriter(previous: Spec, old: str, spec: Spec, new: str) -> Callable[[str], str]:
-    """Rewrite a user-owned hooks module for the resource's new name (module and classes)."""
-    old_model, new_model = derive(previous).resource(old), derive(spec).resource(new)
-    package = derive(spec).package
-    module_pattern = re.compile(rf"\b{package}\.(\w+)\.{re.escape(old_model.module)}\b")
-    class_pattern = re.compile(rf"\b{old_model.class_name}(\w*)\b")
-
-    def rewrite(text: str) -> str:
-        text = module_pattern.sub(lambda m: f"{package}.{m.group(1)}.{new_model.module}", text)
-        return class_pattern.sub(lambda m: f"{new_model.class_name}{m.group(1)}", text)
-
-    return rewrite
+def is_user_code(path: str) -> bool:
+    """Python a rename may touch: the service and its tests, never a written revision."""
+    return path.endswith(".py") and not path.startswith(f"{render.MIGRATIONS_DIR}/")
 
 
 def load_snapshot(project: Path) -> Spec:

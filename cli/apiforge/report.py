@@ -238,6 +238,7 @@ def print_regenerate(console: Console, result: RegenerateResult) -> None:
         for change in changes:
             style = ACTION_STYLES.get(change.action, "")
             console.print(file_line(change.action, style, change.path, change.detail))
+    print_renames(console, result)
     if result.migration_path:
         console.print()
         verb = "would write" if result.dry_run else "wrote"
@@ -247,6 +248,38 @@ def print_regenerate(console: Console, result: RegenerateResult) -> None:
     console.print()
     console.print(_regenerate_summary(result))
     print_next_steps(console, regenerate_steps(result))
+
+
+def print_renames(console: Console, result: RegenerateResult) -> None:
+    """Identifiers renamed in the user's code, per file; then every line of theirs that
+    still says an old name, as `file:line`, which no one should overlook."""
+    from .renames import describe
+
+    renamed = [change for change in result.update.changes if change.renamed]
+    if renamed:
+        console.print()
+        verb = "Would rename" if result.dry_run else "Renamed"
+        console.print(
+            Text(f"{verb} in your code (identifiers only, never strings or comments):", "bold")
+        )
+        for change in renamed:
+            console.print(file_line("rename", "cyan", change.path, describe(change.renamed)))
+    mentions = result.update.mentions
+    if not mentions:
+        return
+    console.print()
+    console.print(
+        Text(
+            "Your code still says the old names here; apiforge does not rename strings, "
+            "comments or other names. Look at each:",
+            style="bold yellow",
+        )
+    )
+    for mention in mentions:
+        where = f"{mention.path}:{mention.line}" if mention.line else mention.path
+        line = file_line("look", "bold yellow", where)
+        line.append(f"  {mention.text}")
+        console.print(line)
 
 
 def _print_change_table(console: Console, result: RegenerateResult) -> None:
@@ -274,7 +307,17 @@ def _regenerate_summary(result: RegenerateResult) -> Text:
     style = "bold red" if result.conflicts else "bold green"
     if not result.changed_paths:
         return Text("Nothing to do: the project is in step with the spec.", style="bold green")
-    return Text(f"{prefix}: {parts}.", style=style)
+    summary = Text(f"{prefix}: {parts}.", style=style)
+    if result.update.mentions:
+        summary.append(f" {_mentions_left(result)}.", style="bold yellow")
+    return summary
+
+
+def _mentions_left(result: RegenerateResult) -> str:
+    count = len(result.update.mentions)
+    if count == 1:
+        return "1 mention of the old names remains"
+    return f"{count} mentions of the old names remain"
 
 
 def regenerate_steps(result: RegenerateResult) -> list[str]:
@@ -282,6 +325,8 @@ def regenerate_steps(result: RegenerateResult) -> list[str]:
     if result.conflicts:
         paths = " ".join(c.path for c in result.update.conflicts)
         steps.append(f"resolve the conflict markers (<<<<<<< / >>>>>>>) in: {paths}")
+    if result.update.mentions:
+        steps.append(f"review the lines listed above: {_mentions_left(result)}")
     if result.dry_run and result.changed_paths:
         steps.append("run the same command without --dry-run to apply it")
     elif result.migration_path:

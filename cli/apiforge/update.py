@@ -8,10 +8,19 @@ returns each file's outcome. `regenerate` writes the outcome, `check` and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .merge import Action, FileOutcome, create_once, merge_file
 from .plan import FilePlan, Ownership
+from .renames import (
+    CodeRenames,
+    Mention,
+    Renamed,
+    describe,
+    mentions_in,
+    rename_code,
+    users_renames,
+)
 
 
 @dataclass(frozen=True)
@@ -19,7 +28,6 @@ class Move:
     """A file that now lives at another path (a renamed resource): its history travels along."""
 
     old_path: str
-    rewrite: Callable[[str], str] | None = None  # applied to a user-owned file's content
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class FileChange:
     conflicts: int = 0
     detail: str = ""
     moved_from: str | None = None
+    renamed: Renamed = ()  # identifiers renamed in the user's code of this file
+    mentions: tuple[Mention, ...] = ()  # the user's lines that still say an old name
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,10 @@ class UpdatePlan:
         return tuple(c for c in self.changes if c.action == "conflict")
 
     @property
+    def mentions(self) -> tuple[Mention, ...]:
+        return tuple(mention for change in self.changes for mention in change.mentions)
+
+    @property
     def is_noop(self) -> bool:
         return not self.writes and not self.removals
 
@@ -58,9 +72,17 @@ def plan_update(
     ownership: Mapping[str, Ownership],
     disk: Mapping[str, str | None],
     moves: Mapping[str, Move] | None = None,
+    renames: CodeRenames | None = None,
+    user_code: Callable[[str], bool] = lambda path: False,
 ) -> UpdatePlan:
-    """Every file's outcome: generated files, then files that are no longer generated."""
+    """Every file's outcome: generated files, then files that are no longer generated.
+
+    `renames` are applied to the user's code (`user_code(path)`: hooks modules and
+    edited generated files), to their version and to its base alike, so the merge
+    carries the user's lines with the new names.
+    """
     moves = moves or {}
+    renames = renames or CodeRenames()
     changes: list[FileChange] = []
     removals: set[str] = set()
     for path in sorted(generated):
@@ -74,10 +96,23 @@ def plan_update(
             if old_yours is None:  # deleted by the user: stays deleted under the new name
                 base = old_base
             elif old_yours != old_base:  # edited: the user's version travels along
-                base, yours = _carried(move, old_base, old_yours)
-        decide = create_once if planned.ownership == "create_once" else merge_file
-        outcome = decide(base, yours, planned.content)
-        changes.append(_change(path, outcome, disk.get(path), move))
+                base, yours = old_base, old_yours
+        owned = planned.ownership == "create_once"
+        renamed: Renamed = ()
+        unparsed: tuple[Mention, ...] = ()
+        if renames and yours is not None and user_code(path) and (owned or yours != base):
+            base, yours, renamed, unparsed = _renamed(path, base, yours, renames, owned=owned)
+        if owned and move is not None and base is not None and yours is not None:
+            outcome = _carried_along(base, yours, planned.content)
+        else:
+            outcome = (create_once if owned else merge_file)(base, yours, planned.content)
+        change = _change(path, outcome, disk.get(path), move, renamed)
+        if renames and outcome.content is not None and user_code(path):
+            found: list[Mention] = []
+            if owned or outcome.content != planned.content:  # lines of the user's
+                found = mentions_in(path, outcome.content, planned.content, renames)
+            change = replace(change, mentions=(*unparsed, *found))
+        changes.append(change)
     moved_away = {move.old_path for move in moves.values()}
     for path in sorted(set(baseline) - set(generated) - moved_away):
         outcome = (create_once if ownership.get(path) == "create_once" else merge_file)(
@@ -89,26 +124,54 @@ def plan_update(
     return UpdatePlan(tuple(changes), tuple(sorted(removals)))
 
 
-def _carried(move: Move, base: str | None, yours: str | None) -> tuple[str | None, str | None]:
-    if move.rewrite is None:
-        return base, yours
-    return (
-        move.rewrite(base) if base is not None else None,
-        move.rewrite(yours) if yours is not None else None,
-    )
+def _renamed(
+    path: str, base: str | None, yours: str, renames: CodeRenames, *, owned: bool
+) -> tuple[str | None, str, Renamed, tuple[Mention, ...]]:
+    """Base and yours with the renames applied, what that renamed in the user's lines, and
+    a mention of the file when it could not be parsed.
+
+    In a generated file the user's lines are what is not the base's; a hooks module is
+    the user's throughout.
+    """
+    new_yours = rename_code(yours, renames)
+    if new_yours.error is not None:  # not Python (conflict markers?): leave both alone
+        return base, yours, (), (Mention(path, 0, new_yours.error),)
+    new_base = rename_code(base, renames) if base is not None else None
+    mine = users_renames(new_yours, None if owned else new_base)
+    return (new_base.text if new_base else None), new_yours.text, mine, ()
+
+
+def _carried_along(base: str, yours: str, generated: str) -> FileOutcome:
+    """A moved hooks module: the generator's own lines (its docstring) follow the new name
+    where the user left them alone; anything the merge cannot place stays the user's."""
+    merged = merge_file(base, yours, generated)
+    if merged.action == "conflict" or merged.content is None:
+        return FileOutcome("update", yours)
+    return FileOutcome("update", merged.content)
 
 
 def _change(
-    path: str, outcome: FileOutcome, on_disk: str | None, move: Move | None
+    path: str,
+    outcome: FileOutcome,
+    on_disk: str | None,
+    move: Move | None,
+    renamed: Renamed = (),
 ) -> FileChange:
     moved_from = move.old_path if move is not None else None
     changed = outcome.content != on_disk
+    action = outcome.action
+    if changed and action in ("identical", "keep"):
+        action = "update"  # a user's file that follows a rename is not left as it was
+    details = [outcome.detail or (f"moved from {moved_from}" if moved_from else "")]
+    if renamed:
+        details.append(describe(renamed, counts_only=True))
     return FileChange(
         path=path,
-        action=outcome.action,
+        action=action,
         content=outcome.content,
         changed=changed,
         conflicts=outcome.conflicts,
-        detail=outcome.detail or (f"moved from {moved_from}" if moved_from else ""),
+        detail="; ".join(part for part in details if part),
         moved_from=moved_from,
+        renamed=renamed,
     )

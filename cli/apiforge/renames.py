@@ -1,0 +1,374 @@
+"""Renames in the user's code: identifiers only, found by syntax, never strings or comments.
+
+A resource or field renamed in the spec (`renamed_from`) renames what the generated
+modules define; the user's code that uses those names (hooks modules, and the edits
+merged into generated files) must follow, or it breaks. libcst parses the code into a
+concrete syntax tree that keeps every byte of formatting, so renaming a node changes
+that identifier and nothing else. What is renamed, conservatively:
+
+- the names the renamed resource's generated modules define (`Agent`, `AgentCreate`,
+  `AgentRead`, …, `AgentHooks`), wherever they occur as identifiers;
+- dotted module paths of its modules (`desk.models.agent`) in imports and code;
+- a renamed field as an attribute or keyword only where the object is certainly one of
+  the resource's: `Agent.subject`, `AgentCreate(subject=…)`, `obj.subject` for a
+  parameter or variable annotated with (or constructed from) one of its classes, and
+  `self.subject` inside one of its classes.
+
+Everything else that still says the old name (strings such as `field_validator("subject")`,
+comments, `data["subject"]`, names that merely contain it) is listed as a `Mention` for
+the user to look at: only they know whether it means the renamed thing.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from .spec import Spec
+
+# Calls that return an instance of the class they are called on.
+CONSTRUCTORS = frozenset({"model_validate", "model_validate_json", "model_construct"})
+
+
+@dataclass(frozen=True)
+class FieldRename:
+    resource_classes: frozenset[str]  # the resource's class names, old and new
+    old: str  # Python attribute names
+    new: str
+
+
+@dataclass(frozen=True)
+class OldName:
+    """An old name to look for afterwards, and what would make a match the new name's."""
+
+    pattern: re.Pattern[str]
+    new_pattern: re.Pattern[str] | None = None
+    related: tuple[str, ...] = ()  # a file mentions it only if it names one of these (a field)
+
+
+@dataclass(frozen=True)
+class CodeRenames:
+    names: Mapping[str, str] = field(default_factory=dict)  # identifier → identifier
+    modules: Mapping[str, str] = field(default_factory=dict)  # dotted module → dotted module
+    fields: tuple[FieldRename, ...] = ()
+    old_names: tuple[OldName, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.modules or self.fields)
+
+
+Renamed = tuple[tuple[str, str, int], ...]  # (old, new, how many times), sorted
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    text: str
+    renamed: Renamed = ()
+    error: str | None = None  # the code did not parse: nothing was renamed
+
+
+@dataclass(frozen=True)
+class Mention:
+    path: str
+    line: int
+    text: str
+
+
+# ------------------------------------------------------------- what a spec change renames
+
+
+def code_renames(previous: Spec, spec: Spec, baseline: Mapping[str, str]) -> CodeRenames:
+    """The renames of identifiers that going from `previous` to `spec` implies."""
+    from . import render
+    from .model import derive
+
+    old_service, new_service = derive(previous), derive(spec)
+    package = new_service.package
+    names: dict[str, str] = {}
+    modules: dict[str, str] = {}
+    fields: list[FieldRename] = []
+    old_names: list[OldName] = []
+    for name, resource in spec.resources.items():
+        old = name if name in previous.resources else resource.renamed_from
+        if old is None or old not in previous.resources:
+            continue
+        old_model, new_model = old_service.resource(old), new_service.resource(name)
+        classes = set(_defined_names(baseline, render.resource_files(previous, old)))
+        own = {c for c in classes if c.startswith(old_model.class_name)}
+        if old != name:
+            for defined in own:
+                names[defined] = new_model.class_name + defined[len(old_model.class_name) :]
+            for path in render.resource_files(previous, old):
+                layer = path.split("/")[-2]
+                modules[f"{package}.{layer}.{old_model.module}"] = (
+                    f"{package}.{layer}.{new_model.module}"
+                )
+            old_names.append(_resource_name(old, old_model.plural, name, new_model.plural))
+        resource_classes = frozenset(own | {names.get(c, c) for c in own})
+        old_fields = {f.name: f for f in old_model.fields}
+        for new_field in new_model.fields:
+            source = resource.fields[new_field.name].renamed_from
+            if new_field.name in old_fields or source not in old_fields:
+                continue
+            old_attr = old_fields[source].attr
+            fields.append(FieldRename(resource_classes, old_attr, new_field.attr))
+            related = (*sorted(resource_classes), f"{package}.", f"/{new_model.module}.py")
+            word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old_attr)}(?![A-Za-z0-9_])")
+            old_names.append(OldName(word, related=related))
+    return CodeRenames(names, modules, tuple(fields), tuple(old_names))
+
+
+def _defined_names(baseline: Mapping[str, str], paths: Iterable[str]) -> list[str]:
+    """Classes and names assigned at the top level of the generated modules `paths`."""
+    defined: list[str] = []
+    for path in paths:
+        text = baseline.get(path)
+        if text is None:
+            continue
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.ClassDef):
+                defined.append(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                defined += [t.id for t in targets if isinstance(t, ast.Name)]
+    return defined
+
+
+def _resource_name(old: str, old_plural: str, new: str, new_plural: str) -> OldName:
+    """`agent` as any spelling of the name: agent, agents, Agent, AGENT, staff_member,
+    StaffMember, "staff members"; not inside another word (reagent) or a longer one (agentic)."""
+
+    def spelled(*names: str) -> str:
+        words = ["[ _-]?".join(map(re.escape, n.split("_"))) for n in names]
+        return rf"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9_])(?=[A-Z]))(?i:{'|'.join(words)})(?![a-z])"
+
+    both = sorted({old_plural, old}, key=len, reverse=True)
+    new_both = sorted({new_plural, new}, key=len, reverse=True)
+    return OldName(re.compile(spelled(*both)), new_pattern=re.compile(spelled(*new_both)))
+
+
+# ----------------------------------------------------------------------------- renaming
+
+
+def rename_code(text: str, renames: CodeRenames) -> Rewritten:
+    """`text` with the identifiers of `renames` renamed; formatting, strings, comments kept."""
+    if not renames:
+        return Rewritten(text)
+    import libcst as cst  # imported only when a rename needs it
+
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as error:
+        return Rewritten(text, error=f"not valid Python (line {error.raw_line}): nothing renamed")
+    renamer = _Renamer(renames)
+    new_text = module.visit(renamer).code
+    return Rewritten(new_text, tuple(sorted((o, n, c) for (o, n), c in renamer.counts.items())))
+
+
+def users_renames(yours: Rewritten, base: Rewritten | None) -> Renamed:
+    """What was renamed in the user's lines: in `yours`, beyond what the generated `base` had."""
+    counts = Counter({(o, n): c for o, n, c in yours.renamed})
+    if base is not None:
+        counts.subtract({(o, n): c for o, n, c in base.renamed})
+    return tuple(sorted((o, n, c) for (o, n), c in counts.items() if c > 0))
+
+
+def describe(renamed: Renamed, *, counts_only: bool = False) -> str:
+    """`9 identifiers renamed (Agent → StaffMember ×3, desk.models.agent → …)`."""
+    total = sum(count for _, _, count in renamed)
+    noun = "identifier" if total == 1 else "identifiers"
+    if counts_only:
+        return f"{total} {noun} renamed"
+    parts = [f"{o} → {n}" + (f" ×{c}" if c > 1 else "") for o, n, c in renamed]
+    return f"{total} {noun} renamed ({', '.join(parts)})"
+
+
+def mentions_in(path: str, text: str, generated: str | None, renames: CodeRenames) -> list[Mention]:
+    """Lines of `text` (but not the generator's own) that still say an old name."""
+    own_lines = set((generated or "").splitlines())
+    found: list[Mention] = []
+    for old in renames.old_names:
+        if old.related and not any(hint in text or hint in path for hint in old.related):
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if line not in own_lines and _says(line, old):
+                found.append(Mention(path, number, line.strip()))
+    return sorted(set(found), key=lambda m: m.line)
+
+
+def _says(line: str, old: OldName) -> bool:
+    for match in old.pattern.finditer(line):
+        if old.new_pattern is None or not old.new_pattern.match(line, match.start()):
+            return True
+    return False
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    import libcst as cst
+
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else f"{head}.{node.attr.value}"
+    return None
+
+
+def _dotted_node(dotted: str) -> Any:
+    import libcst as cst
+
+    head, *rest = dotted.split(".")
+    node: cst.BaseExpression = cst.Name(head)
+    for part in rest:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
+@functools.cache
+def _make_renamer_class() -> type:
+    """The transformer, defined on first use so that libcst loads only when needed."""
+    import libcst as cst
+
+    class Renamer(cst.CSTTransformer):
+        def __init__(self, renames: CodeRenames) -> None:
+            super().__init__()
+            self.renames = renames
+            self.counts: Counter[tuple[str, str]] = Counter()
+            # Per function: local name → the field renames that apply to its attributes.
+            self.typed: list[dict[str, list[FieldRename]]] = [{}]
+            self.classes: list[str | None] = []  # enclosing classes (None: a function)
+
+        # -- which objects are certainly the resource's
+
+        def _of_class(self, node: cst.BaseExpression | None) -> list[FieldRename]:
+            if isinstance(node, cst.BinaryOperation):  # `Agent | None`
+                return self._of_class(node.left) + self._of_class(node.right)
+            name = node.value if isinstance(node, cst.Name) else None
+            return [f for f in self.renames.fields if name in f.resource_classes]
+
+        def _constructed(self, node: cst.BaseExpression) -> list[FieldRename]:
+            if not isinstance(node, cst.Call):
+                return []
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in CONSTRUCTORS:
+                func = func.value
+            return self._of_class(func)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            self.classes.append(node.name.value)
+
+        def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> Any:
+            self.classes.pop()
+            return updated
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            typed = dict(self.typed[-1])
+            enclosing = self.classes[-1] if self.classes else None
+            params = [*node.params.posonly_params, *node.params.params]
+            for index, param in enumerate([*params, *node.params.kwonly_params]):
+                annotation = param.annotation.annotation if param.annotation else None
+                applies = self._of_class(annotation)
+                if index == 0 and param.name.value == "self" and enclosing is not None:
+                    applies = self._of_class(cst.Name(enclosing))
+                typed.pop(param.name.value, None)
+                if applies:
+                    typed[param.name.value] = applies
+            typed.update(self._locals(node.body))
+            self.typed.append(typed)
+            self.classes.append(None)
+
+        def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> Any:
+            self.typed.pop()
+            self.classes.pop()
+            return updated
+
+        def _locals(self, body: cst.CSTNode) -> dict[str, list[FieldRename]]:
+            """Locals assigned once, from a resource class's constructor or annotated with it."""
+            assigned: Counter[str] = Counter()
+            kinds: dict[str, list[FieldRename]] = {}
+            for node in _walk(body):
+                if isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name):
+                    assigned[node.target.value] += 1
+                    kinds[node.target.value] = self._of_class(node.annotation.annotation)
+                elif isinstance(node, cst.Assign):
+                    for target in node.targets:
+                        if isinstance(target.target, cst.Name):
+                            assigned[target.target.value] += 1
+                            kinds[target.target.value] = self._constructed(node.value)
+                elif isinstance(node, cst.For | cst.AugAssign) and isinstance(
+                    node.target, cst.Name
+                ):
+                    assigned[node.target.value] += 1  # rebound: no longer certain
+                elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
+                    assigned[node.name.value] += 1
+            return {name: kind for name, kind in kinds.items() if kind and assigned[name] == 1}
+
+        # -- the renames
+
+        def leave_Name(self, original: cst.Name, updated: cst.Name) -> Any:
+            new = self.renames.names.get(original.value)
+            if new is None:
+                return updated
+            self.counts[(original.value, new)] += 1
+            return updated.with_changes(value=new)
+
+        def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> Any:
+            dotted = _dotted(original)
+            if dotted is not None and dotted in self.renames.modules:
+                new = self.renames.modules[dotted]
+                self.counts[(dotted, new)] += 1
+                return _dotted_node(new)
+            receiver = original.value
+            applies: list[FieldRename] = []
+            if isinstance(receiver, cst.Name):
+                applies = self._of_class(receiver) + self.typed[-1].get(receiver.value, [])
+            return self._field(updated, "attr", original.attr.value, applies)
+
+        def leave_Call(self, original: cst.Call, updated: cst.Call) -> Any:
+            applies = self._of_class(original.func)
+            if not applies:
+                return updated
+            args = []
+            for arg in updated.args:
+                if arg.keyword is not None:
+                    arg = self._field(arg, "keyword", arg.keyword.value, applies)
+                args.append(arg)
+            return updated.with_changes(args=args)
+
+        def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> Any:
+            if original.module is None or not original.relative:
+                return updated
+            dotted = _dotted(original.module)
+            for old, new in self.renames.modules.items():  # `from ..models.agent import`
+                package, _, inner = old.partition(".")
+                if dotted == inner:
+                    self.counts[(dotted, new.partition(".")[2])] += 1
+                    return updated.with_changes(module=_dotted_node(new.partition(".")[2]))
+            return updated
+
+        def _field(self, node: Any, part: str, name: str, applies: list[FieldRename]) -> Any:
+            for rename in applies:
+                if rename.old == name:
+                    self.counts[(rename.old, rename.new)] += 1
+                    return node.with_changes(**{part: cst.Name(rename.new)})
+            return node
+
+    return Renamer
+
+
+def _walk(node: Any) -> Iterable[Any]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def _Renamer(renames: CodeRenames) -> Any:  # noqa: N802 - builds the lazily defined class
+    return _make_renamer_class()(renames)

@@ -1,0 +1,302 @@
+"""Renames touch only what is the user's: scenario tests written like copier's update
+tests (generate, edit as a user, rename, assert exact text and report lines), then the
+syntax-aware renamer on its own."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from apiforge import project as projects
+from apiforge.cli import app
+
+SPEC = """\
+apiforge: 1
+service:
+  name: desk
+resources:
+  agent:
+    fields:
+      subject: {type: str, max_length: 100, search: true}
+      rank: int
+"""
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Path:
+    spec = tmp_path / "desk.yaml"
+    spec.write_text(SPEC)
+    projects.new_service("desk", spec_path=spec, database=None, directory=tmp_path)
+    return tmp_path / "desk"
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def line_of(text: str, line: str) -> int:
+    """The number of the one line of `text` that is `line` once stripped."""
+    numbers = [n for n, each in enumerate(text.splitlines(), 1) if each.strip() == line]
+    assert len(numbers) == 1, (line, numbers)
+    return numbers[0]
+
+
+def output_lines(output: str) -> list[str]:
+    """The CLI's lines with runs of spaces collapsed (rich pads the action column)."""
+    return [re.sub(r"\s+", " ", line).strip() for line in output.splitlines()]
+
+
+# What the user wrote in their hooks module: imports of the generated classes, a hook
+# that uses a field, a comment and a string that name the resource, and names of their
+# own that merely contain it.
+HOOKS_IMPORTS = """\
+from fastapi import APIRouter
+
+from desk.lifecycle import Hooks
+from desk.models.agent import Agent
+"""
+USER_IMPORTS = """\
+import logging
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.lifecycle import Hooks
+from desk.models.agent import Agent
+from desk.schemas.agent import AgentRead
+
+log = logging.getLogger(__name__)
+agent_limit = 5
+"""
+HOOKS_CLASS = """\
+class AgentHooks(Hooks[Agent]):
+    pass
+"""
+USER_CLASS = """\
+class AgentHooks(Hooks[Agent]):
+    async def after_create(self, session: AsyncSession, obj: Agent) -> None:
+        # Agents are greeted by their subject.
+        shown = AgentRead.model_validate(obj)
+        log.info("Agents on duty: %s (%s)", obj.subject, shown.subject)
+        log.info("limit %s", agent_limit)
+"""
+
+
+def edit_hooks(project: Path) -> Path:
+    hooks = project / "src/desk/hooks/agent.py"
+    replace(hooks, HOOKS_IMPORTS, USER_IMPORTS)
+    replace(hooks, HOOKS_CLASS, USER_CLASS)
+    return hooks
+
+
+ROUTER_EDIT = '''
+
+@router.get("/first", operation_id="first_agent")
+async def first(repository: Repository) -> AgentRead | None:
+    """The first agent, if any."""
+    rows, _total = await repository.read_page(AgentListQuery())
+    return rows[0] if rows else None
+'''
+
+RENAMED_HOOKS = '''\
+"""Business rules and custom routes for staff members: this file is yours.
+
+apiforge created it once and will never change it. Override any hook of
+`Hooks` (before_create, after_create, before_update, after_update, before_delete)
+and add endpoints to `router`; both are already wired into the generated code.
+"""
+
+import logging
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.lifecycle import Hooks
+from desk.models.staff_member import StaffMember
+from desk.schemas.staff_member import StaffMemberRead
+
+log = logging.getLogger(__name__)
+agent_limit = 5
+
+
+class StaffMemberHooks(Hooks[StaffMember]):
+    async def after_create(self, session: AsyncSession, obj: StaffMember) -> None:
+        # Agents are greeted by their subject.
+        shown = StaffMemberRead.model_validate(obj)
+        log.info("Agents on duty: %s (%s)", obj.subject, shown.subject)
+        log.info("limit %s", agent_limit)
+
+
+hooks = StaffMemberHooks()
+
+# Custom endpoints, mounted under the same prefix as the generated ones.
+router = APIRouter()
+'''
+
+HOOKS_RENAMED = (
+    "9 identifiers renamed (Agent → StaffMember ×3, AgentHooks → StaffMemberHooks ×2, "
+    "AgentRead → StaffMemberRead ×2, desk.models.agent → desk.models.staff_member, "
+    "desk.schemas.agent → desk.schemas.staff_member)"
+)
+HOOKS_MENTIONS = [
+    "look src/desk/hooks/staff_member.py:18 agent_limit = 5",
+    "look src/desk/hooks/staff_member.py:23 # Agents are greeted by their subject.",
+    'look src/desk/hooks/staff_member.py:25 log.info("Agents on duty: %s (%s)", '
+    "obj.subject, shown.subject)",
+    'look src/desk/hooks/staff_member.py:26 log.info("limit %s", agent_limit)',
+]
+
+
+def test_rename_resource_renames_identifiers_only_and_lists_what_is_left(desk: Path) -> None:
+    edit_hooks(desk)
+    router = desk / "src/desk/routers/agent.py"
+    router.write_text(router.read_text() + ROUTER_EDIT)
+    before = {path: path.read_text() for path in desk.rglob("*") if path.is_file()}
+
+    dry = runner.invoke(
+        app, ["rename-resource", "agent", "staff_member", "--project", str(desk), "--dry-run"]
+    )
+
+    assert dry.exit_code == 0, dry.output
+    assert {path: path.read_text() for path in desk.rglob("*") if path.is_file()} == before
+    dry_lines = output_lines(dry.output)
+    hooks_row = next(line for line in dry_lines if "src/desk/hooks/staff_member.py │" in line)
+    assert hooks_row.startswith("│ update │ src/desk/hooks/staff_member.py │ moved from"), hooks_row
+    assert f"rename src/desk/hooks/staff_member.py {HOOKS_RENAMED}" in dry_lines
+    for mention in HOOKS_MENTIONS:
+        assert mention in dry_lines, (mention, dry_lines)
+
+    result = runner.invoke(
+        app, ["rename-resource", "agent", "staff_member", "--project", str(desk)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert not (desk / "src/desk/hooks/agent.py").exists()
+    assert (desk / "src/desk/hooks/staff_member.py").read_text() == RENAMED_HOOKS
+    moved_router = (desk / "src/desk/routers/staff_member.py").read_text()
+    assert moved_router.endswith(
+        ROUTER_EDIT.replace("AgentRead", "StaffMemberRead").replace(
+            "AgentListQuery", "StaffMemberListQuery"
+        )
+    )
+    lines = output_lines(result.output)
+    assert (
+        "update src/desk/hooks/staff_member.py moved from src/desk/hooks/agent.py; "
+        "9 identifiers renamed"
+    ) in lines
+    assert f"rename src/desk/hooks/staff_member.py {HOOKS_RENAMED}" in lines
+    assert (
+        "merge src/desk/routers/staff_member.py moved from src/desk/routers/agent.py; "
+        "2 identifiers renamed"
+    ) in lines
+    assert (
+        "rename src/desk/routers/staff_member.py 2 identifiers renamed "
+        "(AgentListQuery → StaffMemberListQuery, AgentRead → StaffMemberRead)"
+    ) in lines
+    router_mentions = [
+        f"look src/desk/routers/staff_member.py:{line_of(moved_router, text)} {text}"
+        for text in (
+            '@router.get("/first", operation_id="first_agent")',
+            '"""The first agent, if any."""',
+        )
+    ]
+    assert [line for line in lines if line.startswith("look ")] == [
+        *HOOKS_MENTIONS,
+        *router_mentions,
+    ]
+    assert any("6 mentions of the old names remain" in line for line in lines), lines
+    assert projects.check(desk).clean
+
+
+FIELD_VALIDATOR = '''
+    @field_validator("subject")
+    @classmethod
+    def no_shouting(cls, value: str) -> str:
+        """A validator the user added to a generated schema."""
+        if value.isupper():
+            raise ValueError("no shouting")
+        return value
+'''
+
+FIELD_HOOKS_CLASS = """\
+class AgentHooks(Hooks[Agent]):
+    async def before_create(self, session: AsyncSession, values: dict[str, Any]) -> None:
+        values["subject"] = values["subject"].strip()
+
+    async def after_update(self, session: AsyncSession, obj: Agent) -> None:
+        created = AgentCreate(subject=obj.subject, rank=obj.rank)
+        notice = Notice()
+        notice.subject = "changed: " + created.subject
+"""
+FIELD_HOOKS_IMPORTS = """\
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.lifecycle import Hooks
+from desk.models.agent import Agent
+from desk.schemas.agent import AgentCreate
+
+
+class Notice:
+    subject = ""
+"""
+
+
+def test_rename_field_renames_unambiguous_uses_and_lists_the_validator(desk: Path) -> None:
+    schema = desk / "src/desk/schemas/agent.py"
+    replace(schema, "\n\nclass AgentUpdate(", FIELD_VALIDATOR + "\n\nclass AgentUpdate(")
+    hooks = desk / "src/desk/hooks/agent.py"
+    replace(hooks, HOOKS_IMPORTS, FIELD_HOOKS_IMPORTS)
+    replace(hooks, HOOKS_CLASS, FIELD_HOOKS_CLASS)
+
+    result = runner.invoke(
+        app, ["rename-field", "agent", "subject", "topic", "--project", str(desk)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert hooks.read_text().endswith(
+        """\
+class AgentHooks(Hooks[Agent]):
+    async def before_create(self, session: AsyncSession, values: dict[str, Any]) -> None:
+        values["subject"] = values["subject"].strip()
+
+    async def after_update(self, session: AsyncSession, obj: Agent) -> None:
+        created = AgentCreate(topic=obj.topic, rank=obj.rank)
+        notice = Notice()
+        notice.subject = "changed: " + created.topic
+
+
+hooks = AgentHooks()
+
+# Custom endpoints, mounted under the same prefix as the generated ones.
+router = APIRouter()
+"""
+    )
+    schema_text = schema.read_text()
+    assert FIELD_VALIDATOR in schema_text  # a string: listed, never rewritten
+    assert "    topic: Annotated[str, Field(max_length=100)]\n" in schema_text
+    lines = output_lines(result.output)
+    assert "update src/desk/hooks/agent.py 3 identifiers renamed" in lines
+    assert "rename src/desk/hooks/agent.py 3 identifiers renamed (subject → topic ×3)" in lines
+    hooks_text = hooks.read_text()
+    assert [line for line in lines if line.startswith("look ")] == [
+        f"look src/desk/hooks/agent.py:{line_of(hooks_text, text)} {text}"
+        for text in (
+            'subject = ""',
+            'values["subject"] = values["subject"].strip()',
+            'notice.subject = "changed: " + created.topic',
+        )
+    ] + [
+        f"look src/desk/schemas/agent.py:{line_of(schema_text, text)} {text}"
+        for text in ('@field_validator("subject")',)
+    ]
+    assert projects.check(desk).clean
