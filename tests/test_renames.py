@@ -12,6 +12,14 @@ from typer.testing import CliRunner
 
 from apiforge import project as projects
 from apiforge.cli import app
+from apiforge.renames import (
+    CodeRenames,
+    FieldRename,
+    Mention,
+    _resource_name,
+    mentions_in,
+    rename_code,
+)
 
 SPEC = """\
 apiforge: 1
@@ -251,6 +259,9 @@ class Notice:
 """
 
 
+STALE = '@field_validator("subject") (`subject` is now `topic`; pydantic refuses this)'
+
+
 def test_rename_field_renames_unambiguous_uses_and_lists_the_validator(desk: Path) -> None:
     schema = desk / "src/desk/schemas/agent.py"
     replace(schema, "\n\nclass AgentUpdate(", FIELD_VALIDATOR + "\n\nclass AgentUpdate(")
@@ -288,6 +299,7 @@ router = APIRouter()
     assert "update src/desk/hooks/agent.py 3 identifiers renamed" in lines
     assert "rename src/desk/hooks/agent.py 3 identifiers renamed (subject → topic ×3)" in lines
     hooks_text = hooks.read_text()
+    validator = line_of(schema_text, '@field_validator("subject")')
     assert [line for line in lines if line.startswith("look ")] == [
         f"look src/desk/hooks/agent.py:{line_of(hooks_text, text)} {text}"
         for text in (
@@ -295,8 +307,105 @@ router = APIRouter()
             'values["subject"] = values["subject"].strip()',
             'notice.subject = "changed: " + created.topic',
         )
-    ] + [
-        f"look src/desk/schemas/agent.py:{line_of(schema_text, text)} {text}"
-        for text in ('@field_validator("subject")',)
-    ]
+    ] + [f"look src/desk/schemas/agent.py:{validator} {STALE}"]
+    assert any("4 mentions of the old names remain" in line for line in lines), lines
+
+    # pydantic refuses a validator of a field the class no longer has: check fails on it.
+    checked = runner.invoke(app, ["check", "--project", str(desk)])
+    assert checked.exit_code == 1, checked.output
+    assert f"stale src/desk/schemas/agent.py:{validator} {STALE}" in output_lines(checked.output)
+    replace(schema, '@field_validator("subject")', '@field_validator("topic")')
     assert projects.check(desk).clean
+
+
+# ------------------------------------------------------------- the renamer on its own
+
+AGENT_RENAMES = CodeRenames(
+    names={"Agent": "StaffMember", "AgentCreate": "StaffMemberCreate"},
+    modules={"desk.models.agent": "desk.models.staff_member"},
+    fields=(FieldRename(frozenset({"Agent", "AgentCreate"}), "subject", "topic"),),
+    old_names=(_resource_name("agent", "agents", "staff_member", "staff_members"),),
+)
+
+
+def test_only_identifiers_are_renamed_never_strings_comments_or_longer_names() -> None:
+    code = """\
+import desk.models.agent
+from ..models.agent import Agent as Model  # an Agent, imported relatively
+from other import AgentSmith
+
+agent = desk.models.agent.Agent()
+print("Agent", f"{Agent!r} agents", AgentSmith, agent.subject)
+"""
+    result = rename_code(code, AGENT_RENAMES)
+    assert (
+        result.text
+        == """\
+import desk.models.staff_member
+from ..models.staff_member import StaffMember as Model  # an Agent, imported relatively
+from other import AgentSmith
+
+agent = desk.models.staff_member.StaffMember()
+print("Agent", f"{StaffMember!r} agents", AgentSmith, agent.subject)
+"""
+    )
+    assert result.renamed == (
+        ("Agent", "StaffMember", 3),
+        ("desk.models.agent", "desk.models.staff_member", 2),
+        ("models.agent", "models.staff_member", 1),
+    )
+
+
+def test_a_field_is_renamed_only_where_the_object_is_certainly_the_resources() -> None:
+    code = """\
+class AgentCreate(BaseModel):
+    def shout(self) -> str:
+        return self.subject.upper()
+
+
+def handle(obj: Agent | None, email: Message, rows: list[Agent]) -> None:
+    made = AgentCreate(subject=email.subject)
+    again = AgentCreate.model_validate(obj)
+    again = other()
+    query = select(Agent).where(Agent.subject == rows[0].subject)
+    print(obj.subject, made.subject, again.subject, Other(subject=1))
+"""
+    result = rename_code(code, AGENT_RENAMES)
+    assert result.text == code.replace("self.subject", "self.topic").replace(
+        "AgentCreate(subject=", "AgentCreate(topic="
+    ).replace("Agent.subject ==", "Agent.topic ==").replace(
+        "print(obj.subject, made.subject", "print(obj.topic, made.topic"
+    ).replace("Agent", "StaffMember")
+    assert ("subject", "topic", 5) in result.renamed
+
+
+def test_code_that_does_not_parse_is_left_alone_and_said_so() -> None:
+    code = "<<<<<<< yours\nx: Agent\n=======\ny: Agent\n>>>>>>> generated\n"
+    result = rename_code(code, AGENT_RENAMES)
+    assert result.text == code
+    assert result.error == "not valid Python (the parser stopped at line 2): nothing renamed in it"
+
+
+@pytest.mark.parametrize(
+    ("line", "listed"),
+    [
+        ('log.info("Agents on duty")', True),
+        ("# an agent's notes", True),
+        ("AGENT_LIMIT = 5", True),
+        ("new_agent = 1", True),
+        ("class MyAgentRead: ...", True),
+        ("reagent = agentic = agenda = 1", False),
+        ("staff_member = StaffMember()", False),
+    ],
+)
+def test_what_counts_as_a_mention_of_the_old_name(line: str, listed: bool) -> None:
+    found = mentions_in("hooks.py", f"{line}\n", None, AGENT_RENAMES)
+    assert found == ([Mention("hooks.py", 1, line)] if listed else [])
+
+
+def test_a_new_name_that_contains_the_old_one_is_not_a_mention() -> None:
+    renames = CodeRenames(
+        old_names=(_resource_name("agent", "agents", "agent_profile", "agent_profiles"),)
+    )
+    text = "x = AgentProfile()\ny = agent_profiles\nz = Agent()\n"
+    assert mentions_in("a.py", text, None, renames) == [Mention("a.py", 3, "z = Agent()")]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from . import loader, state, writer
 from .errors import RefusedChange, UserError
 from .plan import FilePlan
+from .renames import Mention
 from .spec import ServiceSpec, Spec
 
 SPEC_FILE = "apiforge.yaml"
@@ -175,10 +176,17 @@ class CheckResult:
     spec_changed: bool = False  # apiforge.yaml differs in meaning from the snapshot
     checked: int = 0  # how many generated files were compared
     refused: str | None = None  # why regenerate would refuse the pending spec change
+    stale_validators: tuple[Mention, ...] = ()  # the user's validators of renamed fields
 
     @property
     def clean(self) -> bool:
-        return not (self.drift or self.stale_baseline or self.spec_changed or self.refused)
+        return not (
+            self.drift
+            or self.stale_baseline
+            or self.spec_changed
+            or self.refused
+            or self.stale_validators
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -192,6 +200,10 @@ class CheckResult:
             "stale_baseline": list(self.stale_baseline),
             "spec_changed": self.spec_changed,
             "refused": self.refused,
+            "stale_validators": [
+                {"path": item.path, "line": item.line, "text": item.text}
+                for item in self.stale_validators
+            ],
         }
 
     def to_json(self) -> str:
@@ -230,6 +242,7 @@ def check(project: Path) -> CheckResult:
         stale_baseline=tuple(stale),
         spec_changed=result.migration_path is not None,
         checked=len(result.update.changes),
+        stale_validators=result.stale_validators,
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import loader, render, state, writer
 from .errors import SpecError, UserError
 from .plan import FilePlan, PlannedFile
-from .renames import code_renames
+from .renames import Mention, code_renames, stale_validators
 from .spec import Spec
 from .update import Move, UpdatePlan, plan_update
 
@@ -34,6 +34,8 @@ class RegenerateResult:
     migration_summary: tuple[str, ...]
     spec_written: bool  # the spec itself was edited (add-resource and friends)
     dry_run: bool
+    # Validators in the user's code that name a field the spec renamed (pydantic refuses them).
+    stale_validators: tuple[Mention, ...] = ()
 
     @property
     def conflicts(self) -> int:
@@ -97,6 +99,7 @@ def regenerate(
         migration_summary=tuple(migration[2]) if migration else (),
         spec_written=new_text != current_text,
         dry_run=dry_run,
+        stale_validators=tuple(stale_validators(spec, _users_code(update, plan), _contents(plan))),
     )
 
 
@@ -194,6 +197,22 @@ def resource_moves(previous: Spec, spec: Spec) -> dict[str, Move]:
 def is_user_code(path: str) -> bool:
     """Python a rename may touch: the service and its tests, never a written revision."""
     return path.endswith(".py") and not path.startswith(f"{render.MIGRATIONS_DIR}/")
+
+
+def _users_code(update: UpdatePlan, plan: FilePlan) -> dict[str, str]:
+    """Path → content of the code that is the user's: hooks modules and edited files."""
+    users: dict[str, str] = {}
+    for change in update.changes:
+        planned = plan.get(change.path)
+        if change.content is None or planned is None or not is_user_code(change.path):
+            continue
+        if planned.ownership == "create_once" or change.content != planned.content:
+            users[change.path] = change.content
+    return users
+
+
+def _contents(plan: FilePlan) -> dict[str, str]:
+    return {path: planned.content for path, planned in plan.items()}
 
 
 def load_snapshot(project: Path) -> Spec:

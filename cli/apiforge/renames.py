@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 # Calls that return an instance of the class they are called on.
 CONSTRUCTORS = frozenset({"model_validate", "model_validate_json", "model_construct"})
+# Decorators whose string arguments name fields of the class they are in.
+VALIDATORS = frozenset({"field_validator", "field_serializer", "validator"})
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,9 @@ class OldName:
 
     pattern: re.Pattern[str]
     new_pattern: re.Pattern[str] | None = None
-    related: tuple[str, ...] = ()  # a file mentions it only if it names one of these (a field)
+    # A field's name is common: only files of its resource, or that name it, can mean it.
+    related: re.Pattern[str] | None = None
+    paths: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,6 @@ def code_renames(previous: Spec, spec: Spec, baseline: Mapping[str, str]) -> Cod
     from .model import derive
 
     old_service, new_service = derive(previous), derive(spec)
-    package = new_service.package
     names: dict[str, str] = {}
     modules: dict[str, str] = {}
     fields: list[FieldRename] = []
@@ -101,29 +104,41 @@ def code_renames(previous: Spec, spec: Spec, baseline: Mapping[str, str]) -> Cod
         if old is None or old not in previous.resources:
             continue
         old_model, new_model = old_service.resource(old), new_service.resource(name)
-        classes = set(_defined_names(baseline, render.resource_files(previous, old)))
-        own = {c for c in classes if c.startswith(old_model.class_name)}
+        old_fields = {f.name: f for f in old_model.fields}
+        renamed_fields = [
+            (old_fields[source].attr, f.attr)
+            for f in new_model.fields
+            if f.name not in old_fields
+            and (source := resource.fields[f.name].renamed_from) in old_fields
+        ]
+        if old == name and not renamed_fields:
+            continue
+        old_paths, new_paths = (
+            render.resource_files(previous, old),
+            render.resource_files(spec, name),
+        )
+        own = {c for c in _defined_names(baseline, old_paths) if c.startswith(old_model.class_name)}
         if old != name:
             for defined in own:
                 names[defined] = new_model.class_name + defined[len(old_model.class_name) :]
-            for path in render.resource_files(previous, old):
-                layer = path.split("/")[-2]
-                modules[f"{package}.{layer}.{old_model.module}"] = (
-                    f"{package}.{layer}.{new_model.module}"
-                )
+            for old_path, new_path in zip(old_paths, new_paths, strict=True):
+                if old_path.startswith("src/"):
+                    modules[_module_of(old_path)] = _module_of(new_path)
             old_names.append(_resource_name(old, old_model.plural, name, new_model.plural))
         resource_classes = frozenset(own | {names.get(c, c) for c in own})
-        old_fields = {f.name: f for f in old_model.fields}
-        for new_field in new_model.fields:
-            source = resource.fields[new_field.name].renamed_from
-            if new_field.name in old_fields or source not in old_fields:
-                continue
-            old_attr = old_fields[source].attr
-            fields.append(FieldRename(resource_classes, old_attr, new_field.attr))
-            related = (*sorted(resource_classes), f"{package}.", f"/{new_model.module}.py")
+        # A file is about the resource if it is one of its own or names its classes or modules.
+        hints = [*sorted(resource_classes), *(_module_of(p) for p in new_paths)]
+        related = re.compile(rf"\b(?:{'|'.join(map(re.escape, hints))})\b")
+        for old_attr, new_attr in renamed_fields:
+            fields.append(FieldRename(resource_classes, old_attr, new_attr))
             word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old_attr)}(?![A-Za-z0-9_])")
-            old_names.append(OldName(word, related=related))
+            old_names.append(OldName(word, related=related, paths=frozenset(new_paths)))
     return CodeRenames(names, modules, tuple(fields), tuple(old_names))
+
+
+def _module_of(path: str) -> str:
+    """`src/desk/models/agent.py` → `desk.models.agent`."""
+    return path.removeprefix("src/").removesuffix(".py").replace("/", ".")
 
 
 def _defined_names(baseline: Mapping[str, str], paths: Iterable[str]) -> list[str]:
@@ -155,6 +170,89 @@ def _resource_name(old: str, old_plural: str, new: str, new_plural: str) -> OldN
     return OldName(re.compile(spelled(*both)), new_pattern=re.compile(spelled(*new_both)))
 
 
+def stale_validators(
+    spec: Spec, files: Mapping[str, str], generated: Mapping[str, str]
+) -> list[Mention]:
+    """Validator decorators in `files` that still name a field the spec renamed away.
+
+    `@field_validator("subject")` in one of the resource's classes, once `subject` is
+    `topic` (`renamed_from: subject`): pydantic refuses such a class when it is
+    imported, so this is not a matter of taste like a string or a comment.
+    """
+    from . import render
+    from .model import derive
+
+    service = derive(spec)
+    renamed: dict[str, dict[str, str]] = {}  # a resource's class → old attr → new attr
+    for name, resource in spec.resources.items():
+        model = service.resource(name)
+        current = {f.attr for f in model.fields}
+        olds = {
+            _attr_of(old, is_ref=f.type == "ref"): f.attr
+            for f in model.fields
+            if (old := resource.fields[f.name].renamed_from) is not None and old not in current
+        }
+        if not olds:
+            continue
+        for class_name in _defined_names(generated, render.resource_files(spec, name)):
+            if class_name.startswith(model.class_name):
+                renamed.setdefault(class_name, {}).update(olds)
+    found: list[Mention] = []
+    for path, text in sorted(files.items()) if renamed else ():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        lines = text.splitlines()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                found += _stale_in_class(path, node, lines, renamed)
+    return found
+
+
+def _attr_of(field_name: str, *, is_ref: bool) -> str:
+    """The attribute a field had (a ref `author` was `author_id`) is what the code names."""
+    from .naming import python_name
+
+    return python_name(f"{field_name}_id" if is_ref else field_name)
+
+
+def _stale_in_class(
+    path: str, node: ast.ClassDef, lines: list[str], renamed: Mapping[str, Mapping[str, str]]
+) -> list[Mention]:
+    """The validators of `node` that name a renamed field of the resource it belongs to
+    (it is one of the resource's classes, or derives from one)."""
+    names = [node.name] + [b.id for b in node.bases if isinstance(b, ast.Name)]
+    fields: dict[str, str] = {}
+    for name in names:
+        fields.update(renamed.get(name, {}))
+    own = {
+        t.target.id
+        for t in node.body
+        if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)
+    }
+    found: list[Mention] = []
+    for method in node.body:
+        if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for decorator in method.decorator_list:
+            if not isinstance(decorator, ast.Call) or _called(decorator) not in VALIDATORS:
+                continue
+            for arg in decorator.args:
+                if isinstance(arg, ast.Constant) and arg.value in fields and arg.value not in own:
+                    line = lines[decorator.lineno - 1].strip()
+                    why = f"`{arg.value}` is now `{fields[arg.value]}`; pydantic refuses this"
+                    found.append(Mention(path, decorator.lineno, f"{line}  ({why})"))
+    return found
+
+
+def _called(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else None
+
+
 # ----------------------------------------------------------------------------- renaming
 
 
@@ -167,7 +265,8 @@ def rename_code(text: str, renames: CodeRenames) -> Rewritten:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        return Rewritten(text, error=f"not valid Python (line {error.raw_line}): nothing renamed")
+        stopped = f"the parser stopped at line {error.raw_line}"
+        return Rewritten(text, error=f"not valid Python ({stopped}): nothing renamed in it")
     renamer = _Renamer(renames)
     new_text = module.visit(renamer).code
     return Rewritten(new_text, tuple(sorted((o, n, c) for (o, n), c in renamer.counts.items())))
@@ -196,7 +295,7 @@ def mentions_in(path: str, text: str, generated: str | None, renames: CodeRename
     own_lines = set((generated or "").splitlines())
     found: list[Mention] = []
     for old in renames.old_names:
-        if old.related and not any(hint in text or hint in path for hint in old.related):
+        if old.related and path not in old.paths and not old.related.search(text):
             continue
         for number, line in enumerate(text.splitlines(), 1):
             if line not in own_lines and _says(line, old):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the CLI imports this module at start-up: keep pydantic out 
     from .errors import ApiforgeError
     from .project import CheckResult, FileDrift, NewServiceResult
     from .regenerate import RegenerateResult
+    from .renames import Mention
     from .spec import Spec
 
 # What happened to a file during generation.
@@ -128,6 +129,8 @@ def print_check(console: Console, result: CheckResult) -> None:
     if result.refused:
         refusal = f"regenerate would refuse the spec change: {result.refused}"
         console.print(Text(refusal, style="red"))
+    for stale in result.stale_validators:
+        console.print(file_line("stale", "bold red", f"{stale.path}:{stale.line}", stale.text))
     console.print()
     if result.clean:
         line = Text("✓ ", style="bold green")
@@ -180,6 +183,9 @@ def _drift_summary(result: CheckResult) -> str:
     parts = [f"{kinds.count(kind)} {kind}" for kind in DRIFT_STYLES if kind in kinds]
     if result.stale_baseline or result.spec_changed:
         parts.append("regenerate pending")
+    if result.stale_validators:
+        count = len(result.stale_validators)
+        parts.append(f"{count} validator{'s' if count != 1 else ''} of renamed fields")
     return "not in step with the spec: " + ", ".join(parts) + "."
 
 
@@ -192,6 +198,8 @@ def check_steps(result: CheckResult) -> list[str]:
         steps.append(f"resolve the conflict markers in: {conflicted}")
     if pending or "missing" in kinds:
         steps.append("apiforge regenerate")
+    if result.stale_validators:
+        steps.append("give the validators marked stale the fields' new names")
     if "modified" in kinds:
         # With a regenerate pending, the differences may be its; only what remains is by hand.
         hint = "files that still differ after regenerating" if pending else "modified files"
@@ -264,7 +272,17 @@ def print_renames(console: Console, result: RegenerateResult) -> None:
         )
         for change in renamed:
             console.print(file_line("rename", "cyan", change.path, describe(change.renamed)))
-    mentions = result.update.mentions
+    print_mentions(console, _all_mentions(result))
+
+
+def _all_mentions(result: RegenerateResult) -> list[Mention]:
+    """Remaining mentions, a stale validator's explanation replacing its plain mention."""
+    by_line = {(m.path, m.line): m for m in result.update.mentions}
+    by_line.update({(m.path, m.line): m for m in result.stale_validators})
+    return sorted(by_line.values(), key=lambda m: (m.path, m.line))
+
+
+def print_mentions(console: Console, mentions: Sequence[Mention]) -> None:
     if not mentions:
         return
     console.print()
@@ -305,16 +323,18 @@ def _regenerate_summary(result: RegenerateResult) -> Text:
     parts = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
     prefix = "Would change" if result.dry_run else "Done"
     style = "bold red" if result.conflicts else "bold green"
-    if not result.changed_paths:
+    if not result.changed_paths and not result.stale_validators:
         return Text("Nothing to do: the project is in step with the spec.", style="bold green")
+    if not result.changed_paths:
+        return Text(f"Nothing to regenerate, but {_mentions_left(result)}.", style="bold yellow")
     summary = Text(f"{prefix}: {parts}.", style=style)
-    if result.update.mentions:
+    if _all_mentions(result):
         summary.append(f" {_mentions_left(result)}.", style="bold yellow")
     return summary
 
 
 def _mentions_left(result: RegenerateResult) -> str:
-    count = len(result.update.mentions)
+    count = len(_all_mentions(result))
     if count == 1:
         return "1 mention of the old names remains"
     return f"{count} mentions of the old names remain"
@@ -325,7 +345,7 @@ def regenerate_steps(result: RegenerateResult) -> list[str]:
     if result.conflicts:
         paths = " ".join(c.path for c in result.update.conflicts)
         steps.append(f"resolve the conflict markers (<<<<<<< / >>>>>>>) in: {paths}")
-    if result.update.mentions:
+    if _all_mentions(result):
         steps.append(f"review the lines listed above: {_mentions_left(result)}")
     if result.dry_run and result.changed_paths:
         steps.append("run the same command without --dry-run to apply it")
