@@ -409,3 +409,45 @@ def test_a_new_name_that_contains_the_old_one_is_not_a_mention() -> None:
     )
     text = "x = AgentProfile()\ny = agent_profiles\nz = Agent()\n"
     assert mentions_in("a.py", text, None, renames) == [Mention("a.py", 3, "z = Agent()")]
+
+
+def test_a_hooks_module_that_does_not_parse_moves_as_it_is_and_is_listed(desk: Path) -> None:
+    hooks = desk / "src/desk/hooks/agent.py"
+    replace(hooks, "    pass\n", "    pass\n\nif True\n    broken = Agent\n")
+    replace(hooks, '"""Business rules', '"""My own docstring. Business rules')
+    before = hooks.read_text()
+
+    result = runner.invoke(
+        app, ["rename-resource", "agent", "staff_member", "--project", str(desk)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert (desk / "src/desk/hooks/staff_member.py").read_text() == before
+    lines = output_lines(result.output)
+    where = "look src/desk/hooks/staff_member.py"
+    assert [line for line in lines if line.startswith("look ")] == [
+        f"{where} not valid Python (the parser stopped at line 19): nothing renamed in it",
+        f'{where}:1 """My own docstring. Business rules and custom routes for agents: '
+        "this file is yours.",
+        f"{where}:11 from desk.models.agent import Agent",
+        f"{where}:14 class AgentHooks(Hooks[Agent]):",
+        f"{where}:18 broken = Agent",
+        f"{where}:21 hooks = AgentHooks()",
+    ]
+
+
+def test_a_moved_hooks_module_keeps_the_users_docstring(desk: Path) -> None:
+    hooks = desk / "src/desk/hooks/agent.py"
+    replace(hooks, '"""Business rules and custom routes for agents', '"""Our agents')
+
+    result = runner.invoke(
+        app, ["rename-resource", "agent", "staff_member", "--project", str(desk)]
+    )
+
+    assert result.exit_code == 0, result.output
+    moved = (desk / "src/desk/hooks/staff_member.py").read_text()
+    assert moved.startswith('"""Our agents: this file is yours.\n')
+    assert "class StaffMemberHooks(Hooks[StaffMember]):" in moved
+    assert 'look src/desk/hooks/staff_member.py:1 """Our agents: this file is yours.' in (
+        output_lines(result.output)
+    )

@@ -102,7 +102,7 @@ def plan_update(
         unparsed: tuple[Mention, ...] = ()
         if renames and yours is not None and user_code(path) and (owned or yours != base):
             base, yours, renamed, unparsed = _renamed(path, base, yours, renames, owned=owned)
-        if owned and move is not None and base is not None and yours is not None:
+        if owned and move is not None and base is not None and yours is not None and not unparsed:
             outcome = _carried_along(base, yours, planned.content)
         else:
             outcome = (create_once if owned else merge_file)(base, yours, planned.content)
