@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from .merge import Action, FileOutcome, create_once, merge_file
-from .plan import FilePlan, Ownership
+from .plan import FilePlan, Ownership, PlannedFile
 from .renames import (
     CodeRenames,
     Mention,
@@ -86,42 +86,74 @@ def plan_update(
     changes: list[FileChange] = []
     removals: set[str] = set()
     for path in sorted(generated):
-        planned = generated[path]
         move = moves.get(path)
-        base, yours = baseline.get(path), disk.get(path)
-        if move is not None and yours is None and base is None:
-            old_base, old_yours = baseline.get(move.old_path), disk.get(move.old_path)
-            if old_yours is not None:
-                removals.add(move.old_path)
-            if old_yours is None:  # deleted by the user: stays deleted under the new name
-                base = old_base
-            elif old_yours != old_base:  # edited: the user's version travels along
-                base, yours = old_base, old_yours
-        owned = planned.ownership == "create_once"
-        renamed: Renamed = ()
-        unparsed: tuple[Mention, ...] = ()
-        if renames and yours is not None and user_code(path) and (owned or yours != base):
-            base, yours, renamed, unparsed = _renamed(path, base, yours, renames, owned=owned)
-        if owned and move is not None and base is not None and yours is not None and not unparsed:
-            outcome = _carried_along(base, yours, planned.content)
+        base, yours = _history(path, move, baseline, disk, removals)
+        on_disk = disk.get(path)
+        planned = generated[path]
+        if renames and user_code(path) and yours is not None:
+            changes.append(_user_code(planned, base, yours, on_disk, move, renames))
         else:
-            outcome = (create_once if owned else merge_file)(base, yours, planned.content)
-        change = _change(path, outcome, disk.get(path), move, renamed)
-        if renames and outcome.content is not None and user_code(path):
-            found: list[Mention] = []
-            if owned or outcome.content != planned.content:  # lines of the user's
-                found = mentions_in(path, outcome.content, planned.content, renames)
-            change = replace(change, mentions=(*unparsed, *found))
-        changes.append(change)
+            outcome = _decide(planned.ownership)(base, yours, planned.content)
+            changes.append(_change(path, outcome, on_disk, move))
     moved_away = {move.old_path for move in moves.values()}
     for path in sorted(set(baseline) - set(generated) - moved_away):
-        outcome = (create_once if ownership.get(path) == "create_once" else merge_file)(
-            baseline[path], disk.get(path), None
-        )
+        outcome = _decide(ownership.get(path, "managed"))(baseline[path], disk.get(path), None)
         changes.append(_change(path, outcome, disk.get(path), None))
         if outcome.action == "remove":
             removals.add(path)
     return UpdatePlan(tuple(changes), tuple(sorted(removals)))
+
+
+def _decide(ownership: Ownership) -> Callable[[str | None, str | None, str | None], FileOutcome]:
+    return create_once if ownership == "create_once" else merge_file
+
+
+def _history(
+    path: str,
+    move: Move | None,
+    baseline: Mapping[str, str],
+    disk: Mapping[str, str | None],
+    removals: set[str],
+) -> tuple[str | None, str | None]:
+    """A generated file's base and the user's version; a moved file's come from its old
+    path (which is then removed)."""
+    base, yours = baseline.get(path), disk.get(path)
+    if move is None or yours is not None or base is not None:
+        return base, yours
+    old_base, old_yours = baseline.get(move.old_path), disk.get(move.old_path)
+    if old_yours is None:  # deleted by the user: stays deleted under the new name
+        return old_base, None
+    removals.add(move.old_path)
+    if old_yours != old_base:  # edited: the user's version travels along
+        return old_base, old_yours
+    return None, None  # untouched: generated afresh under the new name
+
+
+def _user_code(
+    planned: PlannedFile,
+    base: str | None,
+    yours: str,
+    on_disk: str | None,
+    move: Move | None,
+    renames: CodeRenames,
+) -> FileChange:
+    """A file that holds the user's code (a hooks module, or an edited generated file):
+    renamed by syntax before the merge, then searched for what still says the old names."""
+    owned = planned.ownership == "create_once"
+    renamed: Renamed = ()
+    unparsed: tuple[Mention, ...] = ()
+    if owned or yours != base:
+        base, yours, renamed, unparsed = _renamed(planned.path, base, yours, renames, owned=owned)
+    if owned and move is not None and base is not None and not unparsed:
+        outcome = _carried_along(base, yours, planned.content)
+    else:
+        outcome = _decide(planned.ownership)(base, yours, planned.content)
+    found: list[Mention] = []
+    users_lines = owned or outcome.content != planned.content
+    if outcome.content is not None and users_lines:
+        found = mentions_in(planned.path, outcome.content, planned.content, renames)
+    change = _change(planned.path, outcome, on_disk, move, renamed)
+    return replace(change, mentions=(*unparsed, *found))
 
 
 def _renamed(
