@@ -451,3 +451,44 @@ def test_a_moved_hooks_module_keeps_the_users_docstring(desk: Path) -> None:
     assert 'look src/desk/hooks/staff_member.py:1 """Our agents: this file is yours.' in (
         output_lines(result.output)
     )
+
+
+def test_a_module_of_the_users_own_follows_the_rename(desk: Path) -> None:
+    own = desk / "src/desk/reports.py"
+    own.write_text(
+        "from desk.schemas.agent import AgentRead\n"
+        "\n"
+        "\n"
+        "def headline(agent: AgentRead) -> str:\n"
+        '    return f"Agent {agent.subject}"\n'
+    )
+
+    dry = runner.invoke(
+        app, ["rename-resource", "agent", "staff_member", "--project", str(desk), "--dry-run"]
+    )
+    assert dry.exit_code == 0, dry.output
+    row = next(line for line in output_lines(dry.output) if "src/desk/reports.py │" in line)
+    assert row.startswith("│ update │ src/desk/reports.py │ your own module; 3 identifiers"), row
+    result = runner.invoke(
+        app, ["rename-resource", "agent", "staff_member", "--project", str(desk)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert own.read_text() == (
+        "from desk.schemas.staff_member import StaffMemberRead\n"
+        "\n"
+        "\n"
+        "def headline(agent: StaffMemberRead) -> str:\n"
+        '    return f"Agent {agent.subject}"\n'
+    )
+    lines = output_lines(result.output)
+    assert "update src/desk/reports.py your own module; 3 identifiers renamed" in lines
+    assert (
+        "rename src/desk/reports.py 3 identifiers renamed "
+        "(AgentRead → StaffMemberRead ×2, desk.schemas.agent → desk.schemas.staff_member)"
+    ) in lines
+    assert [line for line in lines if line.startswith("look ")] == [
+        "look src/desk/reports.py:4 def headline(agent: StaffMemberRead) -> str:",
+        'look src/desk/reports.py:5 return f"Agent {agent.subject}"',
+    ]
+    assert projects.check(desk).clean

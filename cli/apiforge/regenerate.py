@@ -71,15 +71,20 @@ def regenerate(
     plan = _full_plan(spec, recorded, migration)
     moves = resource_moves(previous, spec)
     moved_from = {move.old_path for move in moves.values()}
-    disk = _read_disk(project, set(plan) | set(recorded.baseline) | moved_from)
+    known = set(plan) | set(recorded.baseline) | moved_from
+    disk = _read_disk(project, known)
+    renames = code_renames(previous, spec, recorded.baseline)
+    own_files = _read_disk(project, _own_modules(project, known)) if renames else {}
     update = plan_update(
         generated=plan,
         baseline=recorded.baseline,
         ownership={path: record.ownership for path, record in recorded.files.items()},
         disk=disk,
         moves=moves,
-        renames=code_renames(previous, spec, recorded.baseline),
+        renames=renames,
         user_code=is_user_code,
+        # Undecodable bytes would not survive a rewrite: such a file is left alone.
+        own_files={path: text for path, text in own_files.items() if text and "\ufffd" not in text},
     )
     files = dict(update.writes)
     # A spec edit that changes no meaning (a comment) needs no new snapshot.
@@ -199,14 +204,30 @@ def is_user_code(path: str) -> bool:
     return path.endswith(".py") and not path.startswith(f"{render.MIGRATIONS_DIR}/")
 
 
+def _own_modules(project: Path, known: set[str]) -> set[str]:
+    """The Python files of the service and its tests that apiforge never generated."""
+    found = set()
+    for folder in ("src", "tests"):
+        for file in (project / folder).rglob("*.py"):
+            path = file.relative_to(project).as_posix()
+            if path not in known:
+                found.add(path)
+    return found
+
+
 def _users_code(update: UpdatePlan, plan: FilePlan) -> dict[str, str]:
-    """Path → content of the code that is the user's: hooks modules and edited files."""
+    """Path → content of the code that is the user's: hooks modules, edited files, and
+    modules of their own."""
     users: dict[str, str] = {}
     for change in update.changes:
         planned = plan.get(change.path)
-        if change.content is None or planned is None or not is_user_code(change.path):
+        if change.content is None or not is_user_code(change.path):
             continue
-        if planned.ownership == "create_once" or change.content != planned.content:
+        if (
+            planned is None
+            or planned.ownership == "create_once"
+            or change.content != planned.content
+        ):
             users[change.path] = change.content
     return users
 

@@ -74,8 +74,10 @@ def plan_update(
     moves: Mapping[str, Move] | None = None,
     renames: CodeRenames | None = None,
     user_code: Callable[[str], bool] = lambda path: False,
+    own_files: Mapping[str, str] | None = None,
 ) -> UpdatePlan:
-    """Every file's outcome: generated files, then files that are no longer generated.
+    """Every file's outcome: generated files, files that are no longer generated, and
+    the user's own modules (`own_files`, never generated) when something is renamed.
 
     `renames` are applied to the user's code (`user_code(path)`: hooks modules and
     edited generated files), to their version and to its base alike, so the merge
@@ -101,7 +103,19 @@ def plan_update(
         changes.append(_change(path, outcome, disk.get(path), None))
         if outcome.action == "remove":
             removals.add(path)
+    for path, text in sorted((own_files or {}).items()) if renames else ():
+        changes.append(_own_file(path, text, renames))
     return UpdatePlan(tuple(changes), tuple(sorted(removals)))
+
+
+def _own_file(path: str, text: str, renames: CodeRenames) -> FileChange:
+    """A module of the user's own: renamed like a hooks module, every line theirs."""
+    rewritten = rename_code(text, renames)
+    unparsed = (Mention(path, 0, rewritten.error),) if rewritten.error else ()
+    found = mentions_in(path, rewritten.text, None, renames)
+    outcome = FileOutcome("identical", rewritten.text, detail="your own module")
+    change = _change(path, outcome, text, None, rewritten.renamed)
+    return replace(change, mentions=(*unparsed, *found))
 
 
 def _decide(ownership: Ownership) -> Callable[[str | None, str | None, str | None], FileOutcome]:
