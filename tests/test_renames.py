@@ -492,3 +492,32 @@ def test_a_module_of_the_users_own_follows_the_rename(desk: Path) -> None:
         'look src/desk/reports.py:5 return f"Agent {agent.subject}"',
     ]
     assert projects.check(desk).clean
+
+
+USER_TEST = """
+
+def test_two_agents_are_listed(client: TestClient) -> None:
+    first, second = create_agent(client), create_agent(client, **agent_payload(client))
+    assert client.get(URL).json()["total"] == 2, (first, second)
+"""
+
+
+def test_a_users_test_follows_the_names_generated_elsewhere(desk: Path) -> None:
+    tests = desk / "tests/test_agent.py"
+    tests.write_text(tests.read_text() + USER_TEST)
+
+    result = runner.invoke(
+        app, ["rename-resource", "agent", "staff_member", "--project", str(desk)]
+    )
+
+    assert result.exit_code == 0, result.output
+    moved = (desk / "tests/test_staff_member.py").read_text()
+    assert moved.endswith(
+        USER_TEST.replace("create_agent", "create_staff_member").replace(
+            "agent_payload", "staff_member_payload"
+        )
+    )
+    assert (
+        "rename tests/test_staff_member.py 3 identifiers renamed "
+        "(agent_payload → staff_member_payload, create_agent → create_staff_member ×2)"
+    ) in output_lines(result.output)

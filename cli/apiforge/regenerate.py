@@ -73,7 +73,7 @@ def regenerate(
     moved_from = {move.old_path for move in moves.values()}
     known = set(plan) | set(recorded.baseline) | moved_from
     disk = _read_disk(project, known)
-    renames = code_renames(previous, spec, recorded.baseline)
+    renames = code_renames(previous, spec, recorded.baseline, _contents(plan))
     own_files = _read_disk(project, _own_modules(project, known)) if renames else {}
     update = plan_update(
         generated=plan,

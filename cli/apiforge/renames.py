@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import libcst as cst
 
+    from .model import ResourceModel
     from .spec import Spec
 
 # Calls that return an instance of the class they are called on.
@@ -89,8 +90,11 @@ class Mention:
 # ------------------------------------------------------------- what a spec change renames
 
 
-def code_renames(previous: Spec, spec: Spec, baseline: Mapping[str, str]) -> CodeRenames:
-    """The renames of identifiers that going from `previous` to `spec` implies."""
+def code_renames(
+    previous: Spec, spec: Spec, baseline: Mapping[str, str], generated: Mapping[str, str]
+) -> CodeRenames:
+    """The renames of identifiers that going from `previous` to `spec` implies, given what
+    was generated last time (`baseline`) and what is generated now."""
     from . import render
     from .model import derive
 
@@ -99,6 +103,7 @@ def code_renames(previous: Spec, spec: Spec, baseline: Mapping[str, str]) -> Cod
     modules: dict[str, str] = {}
     fields: list[FieldRename] = []
     old_names: list[OldName] = []
+    moved: list[tuple[ResourceModel, ResourceModel]] = []
     for name, resource in spec.resources.items():
         old = name if name in previous.resources else resource.renamed_from
         if old is None or old not in previous.resources:
@@ -119,6 +124,7 @@ def code_renames(previous: Spec, spec: Spec, baseline: Mapping[str, str]) -> Cod
         )
         own = {c for c in _defined_names(baseline, old_paths) if c.startswith(old_model.class_name)}
         if old != name:
+            moved.append((old_model, new_model))
             for defined in own:
                 names[defined] = new_model.class_name + defined[len(old_model.class_name) :]
             for old_path, new_path in zip(old_paths, new_paths, strict=True):
@@ -133,7 +139,37 @@ def code_renames(previous: Spec, spec: Spec, baseline: Mapping[str, str]) -> Cod
             fields.append(FieldRename(resource_classes, old_attr, new_attr))
             word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old_attr)}(?![A-Za-z0-9_])")
             old_names.append(OldName(word, related=related, paths=frozenset(new_paths)))
+    if moved:
+        names.update(_renamed_definitions(baseline, generated, moved))
     return CodeRenames(names, modules, tuple(fields), tuple(old_names))
+
+
+def _renamed_definitions(
+    baseline: Mapping[str, str],
+    generated: Mapping[str, str],
+    moved: list[tuple[ResourceModel, ResourceModel]],
+) -> dict[str, str]:
+    """Names the generated modules defined under a resource's old name and now define
+    under its new one, wherever they live: `create_agent` → `create_staff_member` (in
+    tests/factories.py), `AgentRead` → `StaffMemberRead`."""
+    before = set(_defined_names(baseline, [p for p in baseline if _is_module(p)]))
+    after = set(_defined_names(generated, [p for p in generated if _is_module(p)]))
+    names: dict[str, str] = {}
+    for defined in sorted(before - after):
+        for old, new in moved:
+            spellings = [(old.class_name, new.class_name), (old.plural, new.plural)]
+            for old_part, new_part in [*spellings, (old.name, new.name)]:
+                word = (
+                    rf"(?:(?<![A-Za-z0-9])|(?<=[a-z0-9])(?=[A-Z])){re.escape(old_part)}(?![a-z0-9])"
+                )
+                candidate = re.sub(word, new_part, defined)
+                if candidate != defined and candidate in after:
+                    names.setdefault(defined, candidate)
+    return names
+
+
+def _is_module(path: str) -> bool:
+    return path.endswith(".py") and not path.startswith("migrations/")
 
 
 def _module_of(path: str) -> str:
@@ -142,14 +178,14 @@ def _module_of(path: str) -> str:
 
 
 def _defined_names(baseline: Mapping[str, str], paths: Iterable[str]) -> list[str]:
-    """Classes and names assigned at the top level of the generated modules `paths`."""
+    """Classes, functions and names assigned at the top level of the modules `paths`."""
     defined: list[str] = []
     for path in paths:
         text = baseline.get(path)
         if text is None:
             continue
         for node in ast.parse(text).body:
-            if isinstance(node, ast.ClassDef):
+            if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 defined.append(node.name)
             elif isinstance(node, ast.Assign | ast.AnnAssign):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
