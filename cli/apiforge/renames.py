@@ -98,6 +98,8 @@ def code_renames(
     from . import render
     from .model import derive
 
+    if not _renames_anything(previous, spec):
+        return CodeRenames()  # the usual regenerate: no need to derive both specs
     old_service, new_service = derive(previous), derive(spec)
     names: dict[str, str] = {}
     modules: dict[str, str] = {}
@@ -142,6 +144,20 @@ def code_renames(
     if moved:
         names.update(_renamed_definitions(baseline, generated, moved))
     return CodeRenames(names, modules, tuple(fields), tuple(old_names))
+
+
+def _renames_anything(previous: Spec, spec: Spec) -> bool:
+    for name, resource in spec.resources.items():
+        old = name if name in previous.resources else resource.renamed_from
+        if old is None or old not in previous.resources:
+            continue
+        old_fields = previous.resources[old].fields
+        if old != name or any(
+            field_name not in old_fields and field.renamed_from in old_fields
+            for field_name, field in resource.fields.items()
+        ):
+            return True
+    return False
 
 
 def _renamed_definitions(
@@ -218,21 +234,32 @@ def stale_validators(
     from . import render
     from .model import derive
 
+    gone = {
+        name: {
+            field_name: field.renamed_from
+            for field_name, field in resource.fields.items()
+            if field.renamed_from is not None and field.renamed_from not in resource.fields
+        }
+        for name, resource in spec.resources.items()
+    }
+    if not files or not any(gone.values()):
+        return []  # the usual case: no need to derive the spec
     service = derive(spec)
     renamed: dict[str, dict[str, str]] = {}  # a resource's class → old attr → new attr
-    for name, resource in spec.resources.items():
+    for name, olds in gone.items():
         model = service.resource(name)
-        current = {f.attr for f in model.fields}
-        olds = {
-            _attr_of(old, is_ref=f.type == "ref"): f.attr
+        attrs = {
+            _attr_of(olds[f.name], is_ref=f.type == "ref"): f.attr
             for f in model.fields
-            if (old := resource.fields[f.name].renamed_from) is not None and old not in current
+            if f.name in olds
         }
-        if not olds:
-            continue
-        for class_name in _defined_names(generated, render.resource_files(spec, name)):
+        paths = [
+            pattern.format(package=service.package, module=model.module, name=model.name)
+            for pattern in render.RESOURCE_FILES
+        ]
+        for class_name in _defined_names(generated, paths) if attrs else ():
             if class_name.startswith(model.class_name):
-                renamed.setdefault(class_name, {}).update(olds)
+                renamed.setdefault(class_name, {}).update(attrs)
     found: list[Mention] = []
     for path, text in sorted(files.items()) if renamed else ():
         try:
