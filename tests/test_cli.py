@@ -451,6 +451,7 @@ def test_check_json_of_a_clean_project(tmp_path: Path) -> None:
         "stale_baseline": [],
         "spec_changed": False,
         "refused": None,
+        "stale_validators": [],
     }
 
 

@@ -4,6 +4,7 @@ syntax-aware renamer on its own."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -314,6 +315,10 @@ router = APIRouter()
     checked = runner.invoke(app, ["check", "--project", str(desk)])
     assert checked.exit_code == 1, checked.output
     assert f"stale src/desk/schemas/agent.py:{validator} {STALE}" in output_lines(checked.output)
+    as_json = runner.invoke(app, ["check", "--project", str(desk), "--json"])
+    assert json.loads(as_json.stdout)["stale_validators"] == [
+        {"path": "src/desk/schemas/agent.py", "line": validator, "text": STALE}
+    ]
     replace(schema, '@field_validator("subject")', '@field_validator("topic")')
     assert projects.check(desk).clean
 

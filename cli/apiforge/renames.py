@@ -305,7 +305,7 @@ def _stale_in_class(
                 if isinstance(arg, ast.Constant) and arg.value in fields and arg.value not in own:
                     line = lines[decorator.lineno - 1].strip()
                     why = f"`{arg.value}` is now `{fields[arg.value]}`; pydantic refuses this"
-                    found.append(Mention(path, decorator.lineno, f"{line}  ({why})"))
+                    found.append(Mention(path, decorator.lineno, f"{line} ({why})"))
     return found
 
 
