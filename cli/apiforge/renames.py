@@ -95,22 +95,32 @@ def code_renames(
 ) -> CodeRenames:
     """The renames of identifiers that going from `previous` to `spec` implies, given what
     was generated last time (`baseline`) and what is generated now."""
-    from . import render
     from .model import derive
 
     if not _renames_anything(previous, spec):
         return CodeRenames()  # the usual regenerate: no need to derive both specs
     old_service, new_service = derive(previous), derive(spec)
-    names: dict[str, str] = {}
+    pairs = [
+        (old_service.resource(old), new_service.resource(name), resource)
+        for name, resource in spec.resources.items()
+        if (old := name if name in previous.resources else resource.renamed_from)
+        in previous.resources
+    ]
+    moved = [(old, new) for old, new, _ in pairs if old.name != new.name]
+    names = _renamed_definitions(baseline, generated, moved) if moved else {}
     modules: dict[str, str] = {}
     fields: list[FieldRename] = []
     old_names: list[OldName] = []
-    moved: list[tuple[ResourceModel, ResourceModel]] = []
-    for name, resource in spec.resources.items():
-        old = name if name in previous.resources else resource.renamed_from
-        if old is None or old not in previous.resources:
-            continue
-        old_model, new_model = old_service.resource(old), new_service.resource(name)
+    for old_model, new_model, resource in pairs:
+        old_paths = _paths(old_service.package, old_model)
+        new_paths = _paths(new_service.package, new_model)
+        if old_model.name != new_model.name:
+            for old_path, new_path in zip(old_paths, new_paths, strict=True):
+                if old_path.startswith("src/"):
+                    modules[_module_of(old_path)] = _module_of(new_path)
+            old_names.append(
+                _resource_name(old_model.name, old_model.plural, new_model.name, new_model.plural)
+            )
         old_fields = {f.name: f for f in old_model.fields}
         renamed_fields = [
             (old_fields[source].attr, f.attr)
@@ -118,31 +128,17 @@ def code_renames(
             if f.name not in old_fields
             and (source := resource.fields[f.name].renamed_from) in old_fields
         ]
-        if old == name and not renamed_fields:
+        if not renamed_fields:
             continue
-        old_paths, new_paths = (
-            render.resource_files(previous, old),
-            render.resource_files(spec, name),
-        )
         own = {c for c in _defined_names(baseline, old_paths) if c.startswith(old_model.class_name)}
-        if old != name:
-            moved.append((old_model, new_model))
-            for defined in own:
-                names[defined] = new_model.class_name + defined[len(old_model.class_name) :]
-            for old_path, new_path in zip(old_paths, new_paths, strict=True):
-                if old_path.startswith("src/"):
-                    modules[_module_of(old_path)] = _module_of(new_path)
-            old_names.append(_resource_name(old, old_model.plural, name, new_model.plural))
-        resource_classes = frozenset(own | {names.get(c, c) for c in own})
+        classes = frozenset(own | {names.get(c, c) for c in own})
         # A file is about the resource if it is one of its own or names its classes or modules.
-        hints = [*sorted(resource_classes), *(_module_of(p) for p in new_paths)]
+        hints = [*sorted(classes), *(_module_of(p) for p in new_paths)]
         related = re.compile(rf"\b(?:{'|'.join(map(re.escape, hints))})\b")
         for old_attr, new_attr in renamed_fields:
-            fields.append(FieldRename(resource_classes, old_attr, new_attr))
+            fields.append(FieldRename(classes, old_attr, new_attr))
             word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old_attr)}(?![A-Za-z0-9_])")
             old_names.append(OldName(word, related=related, paths=frozenset(new_paths)))
-    if moved:
-        names.update(_renamed_definitions(baseline, generated, moved))
     return CodeRenames(names, modules, tuple(fields), tuple(old_names))
 
 
@@ -182,6 +178,16 @@ def _renamed_definitions(
                 if candidate != defined and candidate in after:
                     names.setdefault(defined, candidate)
     return names
+
+
+def _paths(package: str, model: ResourceModel) -> list[str]:
+    """The paths of one resource's own files (as `render.resource_files`, derived once)."""
+    from .render import RESOURCE_FILES
+
+    return [
+        pattern.format(package=package, module=model.module, name=model.name)
+        for pattern in RESOURCE_FILES
+    ]
 
 
 def _is_module(path: str) -> bool:
@@ -231,7 +237,6 @@ def stale_validators(
     `topic` (`renamed_from: subject`): pydantic refuses such a class when it is
     imported, so this is not a matter of taste like a string or a comment.
     """
-    from . import render
     from .model import derive
 
     gone = {
@@ -253,11 +258,9 @@ def stale_validators(
             for f in model.fields
             if f.name in olds
         }
-        paths = [
-            pattern.format(package=service.package, module=model.module, name=model.name)
-            for pattern in render.RESOURCE_FILES
-        ]
-        for class_name in _defined_names(generated, paths) if attrs else ():
+        for class_name in (
+            _defined_names(generated, _paths(service.package, model)) if attrs else ()
+        ):
             if class_name.startswith(model.class_name):
                 renamed.setdefault(class_name, {}).update(attrs)
     found: list[Mention] = []
