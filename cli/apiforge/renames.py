@@ -1,22 +1,26 @@
 """Renames in the user's code: identifiers only, found by syntax, never strings or comments.
 
 A resource or field renamed in the spec (`renamed_from`) renames what the generated
-modules define; the user's code that uses those names (hooks modules, and the edits
-merged into generated files) must follow, or it breaks. libcst parses the code into a
-concrete syntax tree that keeps every byte of formatting, so renaming a node changes
-that identifier and nothing else. What is renamed, conservatively:
+modules define; the user's code that uses those names must follow, or it breaks. That
+code is the hooks modules, the user's edits merged into generated files, and modules of
+their own under src/ and tests/. libcst parses it into a concrete syntax tree that keeps
+every byte of formatting, so renaming a node changes that identifier and nothing else.
+What is renamed, conservatively:
 
-- the names the renamed resource's generated modules define (`Agent`, `AgentCreate`,
-  `AgentRead`, …, `AgentHooks`), wherever they occur as identifiers;
-- dotted module paths of its modules (`desk.models.agent`) in imports and code;
+- every top-level name the generated modules defined under the resource's old name and
+  now define under its new one (`Agent`, `AgentRead`, `AgentHooks`, `create_agent` in
+  tests/factories.py), wherever it occurs as an identifier;
+- dotted paths of the resource's modules (`desk.models.agent`) in imports and code;
 - a renamed field as an attribute or keyword only where the object is certainly one of
   the resource's: `Agent.subject`, `AgentCreate(subject=…)`, `obj.subject` for a
-  parameter or variable annotated with (or constructed from) one of its classes, and
-  `self.subject` inside one of its classes.
+  parameter or variable annotated with (or assigned once from) one of its classes, and
+  `self.subject` inside one of its classes. `values["subject"]`, `other.subject` are not.
 
-Everything else that still says the old name (strings such as `field_validator("subject")`,
-comments, `data["subject"]`, names that merely contain it) is listed as a `Mention` for
-the user to look at: only they know whether it means the renamed thing.
+Everything else that still says an old name (strings such as `field_validator("subject")`,
+comments, names that merely contain it such as `agent_limit`) is listed as a `Mention`
+for the user to look at: only they know whether it means the renamed thing. A validator
+decorator that names a renamed field is the one mention that certainly breaks (pydantic
+refuses the class at import), so `check` fails on it (`stale_validators`).
 """
 
 from __future__ import annotations
