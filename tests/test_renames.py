@@ -17,6 +17,7 @@ from apiforge.renames import (
     CodeRenames,
     FieldRename,
     Mention,
+    OldName,
     _resource_name,
     mentions_in,
     rename_code,
@@ -526,3 +527,24 @@ def test_a_users_test_follows_the_names_generated_elsewhere(desk: Path) -> None:
         "rename tests/test_staff_member.py 3 identifiers renamed "
         "(agent_payload → staff_member_payload, create_agent → create_staff_member ×2)"
     ) in output_lines(result.output)
+
+
+def test_a_renamed_field_is_looked_for_only_in_files_about_its_resource() -> None:
+    renames = CodeRenames(
+        old_names=(
+            OldName(
+                re.compile(r"(?<![A-Za-z0-9_])subject(?![A-Za-z0-9_])"),
+                related=re.compile(r"\b(?:Agent|agents?)\b"),
+                paths=frozenset({"src/desk/hooks/agent.py"}),
+            ),
+        )
+    )
+    line = 'payload = {"subject": "hi"}\n'
+    about = 'client.post("/api/v1/agents", json=payload)\n'
+    assert mentions_in("src/desk/hooks/agent.py", line, None, renames) == [
+        Mention("src/desk/hooks/agent.py", 1, line.strip())
+    ]
+    assert mentions_in("tests/test_mine.py", line + about, None, renames) == [
+        Mention("tests/test_mine.py", 1, line.strip())
+    ]
+    assert mentions_in("src/desk/mail.py", line + "send(payload)\n", None, renames) == []

@@ -136,8 +136,10 @@ def code_renames(
             continue
         own = {c for c in _defined_names(baseline, old_paths) if c.startswith(old_model.class_name)}
         classes = frozenset(own | {names.get(c, c) for c in own})
-        # A file is about the resource if it is one of its own or names its classes or modules.
-        hints = [*sorted(classes), *(_module_of(p) for p in new_paths)]
+        # A field's name alone is common (`title`): a file can mean this field only if it
+        # is one of the resource's, or names the resource, its classes or its modules.
+        spellings = {old_model.name, old_model.plural, new_model.name, new_model.plural}
+        hints = [*sorted(classes | spellings), *(_module_of(p) for p in new_paths)]
         related = re.compile(rf"\b(?:{'|'.join(map(re.escape, hints))})\b")
         for old_attr, new_attr in renamed_fields:
             fields.append(FieldRename(classes, old_attr, new_attr))
