@@ -519,10 +519,10 @@ def _make_renamer_class() -> type:
                 return updated
             dotted = _dotted(original.module)
             for old, new in self.renames.modules.items():  # `from ..models.agent import`
-                package, _, inner = old.partition(".")
+                inner, new_inner = old.partition(".")[2], new.partition(".")[2]
                 if dotted == inner:
-                    self.counts[(dotted, new.partition(".")[2])] += 1
-                    return updated.with_changes(module=_dotted_node(new.partition(".")[2]))
+                    self.counts[(inner, new_inner)] += 1
+                    return updated.with_changes(module=_dotted_node(new_inner))
             return updated
 
         def _field(self, node: Any, part: str, name: str, applies: list[FieldRename]) -> Any:
