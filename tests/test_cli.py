@@ -455,6 +455,7 @@ def test_check_json_of_a_clean_project(tmp_path: Path) -> None:
         "spec_changed": False,
         "refused": None,
         "migrations": [],
+        "stale_validators": [],
     }
 
 

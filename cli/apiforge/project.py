@@ -17,6 +17,7 @@ from typing import Any, Literal
 from . import loader, state, writer
 from .errors import RefusedChange, UserError
 from .plan import FilePlan
+from .renames import Mention
 from .render import MIGRATIONS_DIR
 from .revisions import MigrationProblem
 from .spec import ServiceSpec, Spec
@@ -179,6 +180,7 @@ class CheckResult:
     refused: str | None = None  # why regenerate would refuse the pending spec change
     # Revisions the migration chain cannot be trusted with (edited, by hand, several heads).
     migrations: tuple[MigrationProblem, ...] = ()
+    stale_validators: tuple[Mention, ...] = ()  # the user's validators of renamed fields
 
     @property
     def clean(self) -> bool:
@@ -188,6 +190,7 @@ class CheckResult:
             or self.spec_changed
             or self.refused
             or self.migrations
+            or self.stale_validators
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -205,6 +208,10 @@ class CheckResult:
             "migrations": [
                 {"path": item.path, "problem": item.problem, "diff": item.diff}
                 for item in self.migrations
+            ],
+            "stale_validators": [
+                {"path": item.path, "line": item.line, "text": item.text}
+                for item in self.stale_validators
             ],
         }
 
@@ -255,6 +262,7 @@ def check(project: Path) -> CheckResult:
         spec_changed=result.migration_path is not None and len(result.migration_heads) < 2,
         checked=len(result.update.changes),
         migrations=tuple(migrations),
+        stale_validators=result.stale_validators,
     )
 
 
@@ -302,14 +310,10 @@ def _diff_lines(text: str) -> list[str]:
     return lines
 
 
-
-
 # --- spec edits that regenerate ------------------------------------------------------------
 
 
-def edit_and_regenerate(
-    project: Path, edit: Any, *, dry_run: bool, allow_destructive: bool
-) -> Any:
+def edit_and_regenerate(project: Path, edit: Any, *, dry_run: bool, allow_destructive: bool) -> Any:
     """Apply `edit(spec_text, filename) -> new text`, then regenerate with the edited spec.
 
     The spec is written together with the regenerated files, atomically: a refused

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +17,8 @@ from typing import Any
 from . import gitmerge, loader, render, revisions, state, writer
 from .branches import Side, plan_branch_merge
 from .errors import RefusedChange, SpecError, UserError
-from .model import derive
 from .plan import FilePlan, PlannedFile
+from .renames import CodeRenames, Mention, code_renames, stale_validators
 from .spec import Spec
 from .update import Move, UpdatePlan, plan_update
 
@@ -41,6 +41,8 @@ class RegenerateResult:
     migration_problems: tuple[revisions.MigrationProblem, ...] = ()
     git_merge: bool = False  # built from both sides of a git merge in progress
     migration_heads: tuple[str, ...] = ()  # the chain's heads before this run
+    # Validators in the user's code that name a field the spec renamed (pydantic refuses them).
+    stale_validators: tuple[Mention, ...] = ()
 
     @property
     def conflicts(self) -> int:
@@ -85,8 +87,13 @@ def regenerate(
     plan = _full_plan(spec, recorded, migration, accepted)
     moves = resource_moves(previous, spec) if sources.sides is None else {}
     moved_from = {move.old_path for move in moves.values()}
-    disk = _read_disk(project, set(plan) | set(recorded.baseline) | moved_from)
-    update = _plan_files(sources, plan, disk, moves)
+    known = set(plan) | set(recorded.baseline) | moved_from
+    disk = _read_disk(project, known)
+    renames = code_renames(previous, spec, recorded.baseline, _contents(plan))
+    own_files = _read_disk(project, _own_modules(project, known)) if renames else {}
+    # Undecodable bytes would not survive a rewrite: such a file is left alone.
+    own_code = {path: text for path, text in own_files.items() if text and "\ufffd" not in text}
+    update = _plan_files(sources, plan, disk, moves, renames=renames, own_files=own_code)
     update = _revision_outcomes(update, chain, accepted, plan)
     files = dict(update.writes)
     # A spec edit that changes no meaning (a comment) needs no new snapshot.
@@ -110,6 +117,7 @@ def regenerate(
         migration_problems=_remaining_problems(chain, accepted, recorded.baseline, disk),
         git_merge=sources.sides is not None,
         migration_heads=chain.heads,
+        stale_validators=tuple(stale_validators(spec, _users_code(update, plan), _contents(plan))),
     )
 
 
@@ -118,13 +126,23 @@ def _plan_files(
     plan: FilePlan,
     disk: Mapping[str, str | None],
     moves: Mapping[str, Move],
+    *,
+    renames: CodeRenames,
+    own_files: Mapping[str, str],
 ) -> UpdatePlan:
     """Every file's outcome: merged with the record, or with both sides of a git merge."""
     recorded = sources.recorded
     ownership = {path: record.ownership for path, record in recorded.files.items()}
     if sources.sides is None:
         return plan_update(
-            generated=plan, baseline=recorded.baseline, ownership=ownership, disk=disk, moves=moves
+            generated=plan,
+            baseline=recorded.baseline,
+            ownership=ownership,
+            disk=disk,
+            moves=moves,
+            renames=renames,
+            user_code=is_user_code,
+            own_files=own_files,
         )
     # Revisions are never merged: each side's are kept exactly as recorded.
     revision_paths = {p for p in {*plan, *recorded.files} if revisions.is_revision_path(p)}
@@ -422,27 +440,48 @@ def resource_moves(previous: Spec, spec: Spec) -> dict[str, Move]:
         old = resource.renamed_from
         if not old or old not in previous.resources or name in previous.resources:
             continue
-        rewrite = _identifier_rewriter(previous, old, spec, name)
         old_paths = render.resource_files(previous, old)
         new_paths = render.resource_files(spec, name)
         for old_path, new_path in zip(old_paths, new_paths, strict=True):
-            is_hooks = "/hooks/" in new_path
-            moves[new_path] = Move(old_path, rewrite if is_hooks else None)
+            moves[new_path] = Move(old_path)
     return moves
 
 
-def _identifier_rewriter(previous: Spec, old: str, spec: Spec, new: str) -> Callable[[str], str]:
-    """Rewrite a user-owned hooks module for the resource's new name (module and classes)."""
-    old_model, new_model = derive(previous).resource(old), derive(spec).resource(new)
-    package = derive(spec).package
-    module_pattern = re.compile(rf"\b{package}\.(\w+)\.{re.escape(old_model.module)}\b")
-    class_pattern = re.compile(rf"\b{old_model.class_name}(\w*)\b")
+def is_user_code(path: str) -> bool:
+    """Python a rename may touch: the service and its tests, never a written revision."""
+    return path.endswith(".py") and not path.startswith(f"{render.MIGRATIONS_DIR}/")
 
-    def rewrite(text: str) -> str:
-        text = module_pattern.sub(lambda m: f"{package}.{m.group(1)}.{new_model.module}", text)
-        return class_pattern.sub(lambda m: f"{new_model.class_name}{m.group(1)}", text)
 
-    return rewrite
+def _own_modules(project: Path, known: set[str]) -> set[str]:
+    """The Python files of the service and its tests that apiforge never generated."""
+    found = set()
+    for folder in ("src", "tests"):
+        for file in (project / folder).rglob("*.py"):
+            path = file.relative_to(project).as_posix()
+            if path not in known:
+                found.add(path)
+    return found
+
+
+def _users_code(update: UpdatePlan, plan: FilePlan) -> dict[str, str]:
+    """Path → content of the code that is the user's: hooks modules, edited files, and
+    modules of their own."""
+    users: dict[str, str] = {}
+    for change in update.changes:
+        planned = plan.get(change.path)
+        if change.content is None or not is_user_code(change.path):
+            continue
+        if (
+            planned is None
+            or planned.ownership == "create_once"
+            or change.content != planned.content
+        ):
+            users[change.path] = change.content
+    return users
+
+
+def _contents(plan: FilePlan) -> dict[str, str]:
+    return {path: planned.content for path, planned in plan.items()}
 
 
 def load_snapshot(project: Path) -> Spec:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the CLI imports this module at start-up: keep pydantic out 
     from .errors import ApiforgeError
     from .project import CheckResult, FileDrift, NewServiceResult
     from .regenerate import RegenerateResult
+    from .renames import Mention
     from .revisions import MigrationProblem
     from .spec import Spec
 
@@ -131,6 +132,8 @@ def print_check(console: Console, result: CheckResult) -> None:
         refusal = f"regenerate would refuse the spec change: {result.refused}"
         console.print(Text(refusal, style="red"))
     print_migration_problems(console, result.migrations)
+    for stale in result.stale_validators:
+        console.print(file_line("stale", "bold red", f"{stale.path}:{stale.line}", stale.text))
     console.print()
     if result.clean:
         line = Text("✓ ", style="bold green")
@@ -193,6 +196,9 @@ def _drift_summary(result: CheckResult) -> str:
         parts.append("regenerate pending")
     if result.migrations:
         parts.append(f"{len(result.migrations)} migration problem(s)")
+    if result.stale_validators:
+        count = len(result.stale_validators)
+        parts.append(f"{count} validator{'s' if count != 1 else ''} of renamed fields")
     return "not in step with the spec: " + ", ".join(parts) + "."
 
 
@@ -210,6 +216,8 @@ def check_steps(result: CheckResult) -> list[str]:
             "restore the migration files named above from version control, or record "
             "them as they are: apiforge regenerate --accept-migrations"
         )
+    if result.stale_validators:
+        steps.append("give the validators marked stale the fields' new names")
     if "modified" in kinds:
         # With a regenerate pending, the differences may be its; only what remains is by hand.
         hint = "files that still differ after regenerating" if pending else "modified files"
@@ -256,6 +264,7 @@ def print_regenerate(console: Console, result: RegenerateResult) -> None:
         for change in changes:
             style = ACTION_STYLES.get(change.action, "")
             console.print(file_line(change.action, style, change.path, change.detail))
+    print_renames(console, result)
     if result.migration_path:
         console.print()
         verb = "would write" if result.dry_run else "wrote"
@@ -268,6 +277,48 @@ def print_regenerate(console: Console, result: RegenerateResult) -> None:
     console.print()
     console.print(_regenerate_summary(result))
     print_next_steps(console, regenerate_steps(result))
+
+
+def print_renames(console: Console, result: RegenerateResult) -> None:
+    """Identifiers renamed in the user's code, per file; then every line of theirs that
+    still says an old name, as `file:line`, which no one should overlook."""
+    from .renames import describe
+
+    renamed = [change for change in result.update.changes if change.renamed]
+    if renamed:
+        console.print()
+        verb = "Would rename" if result.dry_run else "Renamed"
+        console.print(
+            Text(f"{verb} in your code (identifiers only, never strings or comments):", "bold")
+        )
+        for change in renamed:
+            console.print(file_line("rename", "cyan", change.path, describe(change.renamed)))
+    print_mentions(console, _all_mentions(result))
+
+
+def _all_mentions(result: RegenerateResult) -> list[Mention]:
+    """Remaining mentions, a stale validator's explanation replacing its plain mention."""
+    by_line = {(m.path, m.line): m for m in result.update.mentions}
+    by_line.update({(m.path, m.line): m for m in result.stale_validators})
+    return sorted(by_line.values(), key=lambda m: (m.path, m.line))
+
+
+def print_mentions(console: Console, mentions: Sequence[Mention]) -> None:
+    if not mentions:
+        return
+    console.print()
+    console.print(
+        Text(
+            "Your code still says the old names here; apiforge does not rename strings, "
+            "comments or other names. Look at each:",
+            style="bold yellow",
+        )
+    )
+    for mention in mentions:
+        where = f"{mention.path}:{mention.line}" if mention.line else mention.path
+        line = file_line("look", "bold yellow", where)
+        line.append(f"  {mention.text}")
+        console.print(line)
 
 
 def _print_change_table(console: Console, result: RegenerateResult) -> None:
@@ -293,9 +344,21 @@ def _regenerate_summary(result: RegenerateResult) -> Text:
     parts = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
     prefix = "Would change" if result.dry_run else "Done"
     style = "bold red" if result.conflicts else "bold green"
-    if not result.changed_paths:
+    if not result.changed_paths and not result.stale_validators:
         return Text("Nothing to do: the project is in step with the spec.", style="bold green")
-    return Text(f"{prefix}: {parts}.", style=style)
+    if not result.changed_paths:
+        return Text(f"Nothing to regenerate, but {_mentions_left(result)}.", style="bold yellow")
+    summary = Text(f"{prefix}: {parts}.", style=style)
+    if _all_mentions(result):
+        summary.append(f" {_mentions_left(result)}.", style="bold yellow")
+    return summary
+
+
+def _mentions_left(result: RegenerateResult) -> str:
+    count = len(_all_mentions(result))
+    if count == 1:
+        return "1 mention of the old names remains"
+    return f"{count} mentions of the old names remain"
 
 
 def regenerate_steps(result: RegenerateResult) -> list[str]:
@@ -308,6 +371,8 @@ def regenerate_steps(result: RegenerateResult) -> list[str]:
             "restore the migration files named above from version control, or record "
             "them as they are: apiforge regenerate --accept-migrations"
         )
+    if _all_mentions(result):
+        steps.append(f"review the lines listed above: {_mentions_left(result)}")
     if result.dry_run and result.changed_paths:
         steps.append("run the same command without --dry-run to apply it")
     elif result.migration_path:

@@ -57,6 +57,41 @@ SCHEMA_EDIT = '''
         return value
 '''
 
+REVIEW_HOOKS = (
+    """\
+from fastapi import APIRouter
+
+from shop.lifecycle import Hooks
+from shop.models.review import Review
+
+
+class ReviewHooks(Hooks[Review]):
+    pass
+""",
+    """\
+import logging
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shop.lifecycle import Hooks
+from shop.models.review import Review
+from shop.schemas.review import ReviewRead
+
+log = logging.getLogger(__name__)
+
+
+def summary(review: ReviewRead) -> str:
+    return f"{review.stars} stars"
+
+
+class ReviewHooks(Hooks[Review]):
+    async def after_create(self, session: AsyncSession, obj: Review) -> None:
+        # Reviews are logged with their stars.
+        log.info("Reviews in: %s stars", obj.stars)
+""",
+)
+
 SQL = """
 import asyncio, json, sys
 from sqlalchemy import text
@@ -146,13 +181,24 @@ def test_a_year_of_spec_changes_keeps_edits_and_rows(shop: Project, database_url
         "VALUES ('Boils fast', 5, 1, '2024-02-01 10:00:00', '2024-02-01 10:00:00')"
     )
 
-    # v4: the resource is renamed; its rows move with the table.
+    edit(root / "src/shop/hooks/review.py", *REVIEW_HOOKS)
+
+    # v4: the resource is renamed; its rows move with the table, the user's hooks module
+    # follows (identifiers only: the comment and the log message keep saying "Reviews").
     cli("rename-resource", "review", "opinion", "--project", str(root))
     life.upgrade_and_check()
     assert life.sql("SELECT body, stars FROM opinions") == [["Boils fast", "5"]]
+    hooks = (root / "src/shop/hooks/opinion.py").read_text()
+    assert "class OpinionHooks(Hooks[Opinion]):" in hooks
+    assert "def summary(review: OpinionRead) -> str:" in hooks
+    assert '# Reviews are logged with their stars.\n        log.info("Reviews in:' in hooks
+    life.run("ruff", "check", ".")
+    life.run("mypy", "--strict", "src")
 
-    # v5: it goes away again (explicitly allowed), the products stay.
+    # v5: it goes away again (explicitly allowed), the products stay. apiforge keeps the
+    # hooks module the user edited; they delete it.
     cli("remove-resource", "opinion", "--project", str(root), "--allow-destructive")
+    (root / "src/shop/hooks/opinion.py").unlink()
     life.upgrade_and_check()
     assert life.sql("SELECT name FROM products") == [["Kettle"]]
 
