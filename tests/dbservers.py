@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 CONNECT_TIMEOUT = 1.0  # seconds for the reachability probe
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -87,6 +88,15 @@ class DatabaseServer:
         else:
             rows = _mariadb_fetch(self, f"SHOW DATABASES LIKE '{database}'")
         return bool(rows)
+
+    def database_names(self) -> list[str]:
+        """Every database on the server (for tests that check what a run left behind)."""
+        rows: Sequence[Any]  # asyncpg records or tuples: both index by column
+        if self.kind == "postgresql":
+            rows = _postgres_fetch(self, "SELECT datname FROM pg_database")
+        else:
+            rows = _mariadb_fetch(self, "SHOW DATABASES")
+        return sorted(str(row[0]) for row in rows)
 
 
 POSTGRESQL = DatabaseServer(

@@ -34,7 +34,10 @@ generated before the shared venv is looked up, since its key depends on all of t
 
 Each database-backed check gets a fresh database: an SQLite file in its tmp dir, or
 a uniquely named database on the local PostgreSQL / MariaDB server (see
-``tests/dbservers.py``), dropped afterwards.
+``tests/dbservers.py``), dropped afterwards. A generated test suite is handed that
+database as ``DATABASE_URL`` -- the developer's database, which it must leave alone: it
+runs on ``<name>_test`` (a file in its temp folder for SQLite), and
+``run_generated_suite`` reports any test database or temp file the run left behind.
 """
 
 from __future__ import annotations
@@ -97,6 +100,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Session scope groups the tests by example, so each worker sets an example up once.
     if "example" in metafunc.fixturenames:
         names = [spec.stem for spec in example_specs()]
+        chosen = metafunc.definition.get_closest_marker("examples")
+        if chosen is not None:  # @pytest.mark.examples("minimal"): only those
+            names = [name for name in names if name in chosen.args]
         metafunc.parametrize("example", names, scope="session")
 
 
@@ -168,13 +174,18 @@ def _text(data: str | bytes | None) -> str:
     return data if isinstance(data, str) else data.decode(errors="replace")
 
 
+# A developer's own databases, for one, must never reach a generated project's commands.
+NOT_PASSED_ON = {
+    "VIRTUAL_ENV", "DATABASE_URL", "TEST_DATABASE_URL", "PIP_REQUIRE_VIRTUALENV", "CONDA_PREFIX"
+}  # fmt: skip
+
+
 def clean_environ() -> dict[str, str]:
     """This process's environment minus what would leak into a nested tool run."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("PYTEST_", "PYTHON", "COV_", "MYPY"))
-        and key not in {"VIRTUAL_ENV", "DATABASE_URL", "PIP_REQUIRE_VIRTUALENV", "CONDA_PREFIX"}
+        if not key.startswith(("PYTEST_", "PYTHON", "COV_", "MYPY")) and key not in NOT_PASSED_ON
     }
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env["PIP_NO_INPUT"] = "1"
@@ -453,6 +464,45 @@ class Project:
         self, *argv: str | os.PathLike[str], database_url: str | None = None, timeout: float
     ) -> CommandResult:
         return run(argv, cwd=self.root, env=self.env(database_url), timeout=timeout)
+
+
+def run_generated_suite(
+    project: Project,
+    database_url: str,
+    tmp: Path,
+    *pytest_args: str,
+    env: Mapping[str, str] | None = None,
+) -> tuple[CommandResult, list[str]]:
+    """Run a project's own tests with DATABASE_URL naming `database_url`, a database they
+    must leave alone; return the outcome and what the run left behind: test databases
+    (``<name>..._test``) on the server and files in its temp folder (``tmp/tmpdir``,
+    empty before). pytest's own tmp_path directories go to ``tmp/basetemp`` instead:
+    pytest keeps the last few on purpose."""
+    temp = tmp / "tmpdir"
+    temp.mkdir()
+    result = run(
+        [project.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         f"--basetemp={tmp / 'basetemp'}", *pytest_args],
+        cwd=project.root,
+        env={**project.env(database_url), "TMPDIR": str(temp), **(env or {})},
+        timeout=TIMEOUT_SUITE,
+    )  # fmt: skip
+    left = [str(path) for path in sorted(temp.rglob("*"))]
+    return result, left + leftover_test_databases(database_url)
+
+
+def leftover_test_databases(database_url: str) -> list[str]:
+    """Databases named ``<database_url's name>..._test`` on its server."""
+    scheme, _, rest = database_url.partition("://")
+    if scheme.startswith("sqlite"):
+        return []
+    server = dbservers.POSTGRESQL if scheme.startswith("postgresql") else dbservers.MARIADB
+    name = rest.rpartition("/")[2].partition("?")[0]
+    return [
+        f"{server.label} database {found}"
+        for found in server.database_names()
+        if found.startswith(name) and found.endswith("_test")
+    ]
 
 
 def make_overlay(shared: SharedVenv, overlay: Path) -> None:

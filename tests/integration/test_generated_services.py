@@ -8,17 +8,19 @@ databases), so a failure names the example, the check and the database. The fixt
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .conftest import (
     EXAMPLES_DIR,
     REQUIRED_EXAMPLES,
     TIMEOUT_CHECK,
-    TIMEOUT_SUITE,
     CommandResult,
     Generation,
     Project,
     example_specs,
+    run_generated_suite,
 )
 
 pytestmark = pytest.mark.integration
@@ -104,9 +106,7 @@ def test_mypy_strict(project: Project) -> None:
     expect_success(result, "mypy --strict src tests")
 
 
-def test_generated_suite(project: Project, database_url: str) -> None:
-    result = project.run(
-        "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-        database_url=database_url, timeout=TIMEOUT_SUITE,
-    )  # fmt: skip
+def test_generated_suite(project: Project, database_url: str, tmp_path: Path) -> None:
+    result, left = run_generated_suite(project, database_url, tmp_path)
     expect_success(result, f"the generated test suite (DATABASE_URL={database_url})")
+    assert not left, f"the generated test suite left behind {left}"

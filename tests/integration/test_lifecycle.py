@@ -210,3 +210,4 @@ def test_a_year_of_spec_changes_keeps_edits_and_rows(shop: Project, database_url
     life.run("ruff", "format", "--check", ".")
     life.run("mypy", "--strict", "src", "tests")
     life.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", timeout=TIMEOUT_SUITE)
+    assert life.sql("SELECT name FROM products") == [["Kettle"]]  # pytest used its own database

@@ -16,10 +16,10 @@ from apiforge import project as projects
 
 from .conftest import (
     EXAMPLES_DIR,
-    TIMEOUT_SUITE,
     Project,
     SharedVenv,
     install_project,
+    run_generated_suite,
 )
 
 pytestmark = pytest.mark.integration
@@ -47,19 +47,19 @@ def cursor_store(shared_venv: SharedVenv, tmp_path_factory: pytest.TempPathFacto
     return bookstore(tmp_path_factory.mktemp("cursor-store"), shared_venv, cursor=True)
 
 
-def run_checks(project: Project, module: str, database_url: str) -> None:
+def run_checks(project: Project, module: str, database_url: str, tmp: Path) -> None:
     shutil.copy(HERE / module, project.root / "tests" / f"test_zz_{module}")
-    result = project.run(
-        "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"tests/test_zz_{module}",
-        database_url=database_url, timeout=TIMEOUT_SUITE,
-    )  # fmt: skip
+    result, left = run_generated_suite(project, database_url, tmp, f"tests/test_zz_{module}")
     if not result.ok:
         pytest.fail(result.report(f"{module} (DATABASE_URL={database_url})"), pytrace=False)
+    assert not left, f"{module} left behind {left}"
 
 
-def test_filters_search_sort_pages_and_fields(page_store: Project, database_url: str) -> None:
-    run_checks(page_store, "list_behaviour.py", database_url)
+def test_filters_search_sort_pages_and_fields(
+    page_store: Project, database_url: str, tmp_path: Path
+) -> None:
+    run_checks(page_store, "list_behaviour.py", database_url, tmp_path)
 
 
-def test_cursor_pagination(cursor_store: Project, database_url: str) -> None:
-    run_checks(cursor_store, "cursor_behaviour.py", database_url)
+def test_cursor_pagination(cursor_store: Project, database_url: str, tmp_path: Path) -> None:
+    run_checks(cursor_store, "cursor_behaviour.py", database_url, tmp_path)
