@@ -610,3 +610,133 @@ def test_a_closed_pipe_ends_the_command_quietly(argv: list[str]) -> None:
     _, stderr = process.communicate(timeout=60)
     assert stderr == b""
     assert process.returncode == 1
+
+
+# --- pathological specs: one validation for every command (issue 8, items 10, 11, 13) ----
+
+SPEC_HEAD = "apiforge: 1\nservice: {name: shop}\nresources:\n  book:\n    fields:\n"
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 10 if previous else ['x'] * 10)}]\n"
+    for previous, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+# Each is refused with exit 2 and a located message, quickly, by every command.
+PATHOLOGICAL = {
+    "alias_bomb": BOMB + SPEC_HEAD + "      title: str\n",
+    "alias_loop": "loop: &loop [1, *loop]\n" + SPEC_HEAD + "      title: str\n",
+    "deep_nesting": SPEC_HEAD
+    + "      data: {type: json, default: "
+    + "[" * 5000
+    + "]" * 5000
+    + "}\n",
+    "huge": SPEC_HEAD + "      title: str\n#" + "x" * (5 * 1024 * 1024) + "\n",
+    "float_bound_1e400": SPEC_HEAD + "      price: {type: float, ge: 1" + "0" * 400 + "}\n",
+    "int_bound_beyond_column": SPEC_HEAD + "      count: {type: int, le: 2147483648}\n",
+    "string_bound": SPEC_HEAD + "      price: {type: decimal, ge: '0'}\n",
+    "length_2_63": SPEC_HEAD + "      name: {type: text, max_length: 9223372036854775808}\n",
+    "default_too_long": SPEC_HEAD + "      name: {type: str, max_length: 3, default: abcd}\n",
+    "default_below_ge": SPEC_HEAD + "      count: {type: int, ge: 1, default: 0}\n",
+    "default_bad_email": SPEC_HEAD + "      mail: {type: email, default: nobody}\n",
+    "underivable_pattern": SPEC_HEAD + "      code: {type: str, pattern: '^a$'}\n",
+    "decimal_nothing_fits": SPEC_HEAD
+    + "      price: {type: decimal, max_digits: 4, decimal_places: 2, ge: 100}\n",
+    "short_email": SPEC_HEAD + "      mail: {type: email, max_length: 10}\n",
+    "backtracking_pattern": SPEC_HEAD + "      word: {type: str, pattern: '(a+)+b$'}\n",
+}
+# The inputs that crashed (exit 70) or hung before: also run as a real process. They took
+# minutes before; now the work takes well under a second, and the rest of the timeout
+# is the start-up of a cold interpreter (pydantic, inflect) on a loaded two-core machine.
+PROCESS_TIMEOUT = 30
+CRASHED_OR_HUNG = [
+    "alias_bomb",
+    "deep_nesting",
+    "huge",
+    "float_bound_1e400",
+    "backtracking_pattern",
+]
+TAG_DIRECTIVE = "%TAG !e! tag:example.com,2000:\n---\n" + SPEC_HEAD + "      title: !e!x str\n"
+LOCATED = re.compile(r"^\S*spec\.yaml:\d+:\d+: \S", re.M)
+
+
+def write_spec(tmp_path: Path, text: str) -> Path:
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(text, encoding="utf-8")
+    return spec_file
+
+
+def assert_refused(exit_code: int, stderr: str) -> None:
+    assert exit_code == 2, stderr
+    assert LOCATED.search(stderr), stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+
+
+@pytest.mark.parametrize("case", sorted(PATHOLOGICAL))
+def test_validate_and_new_service_refuse_a_pathological_spec(tmp_path: Path, case: str) -> None:
+    spec_file = write_spec(tmp_path, PATHOLOGICAL[case])
+    target = tmp_path / "out"
+
+    validated = runner.invoke(app, ["validate", str(spec_file)])
+    created = runner.invoke(
+        app, ["new-service", "shop", "--spec", str(spec_file), "--dir", str(target)]
+    )
+
+    assert_refused(validated.exit_code, validated.stderr)
+    assert_refused(created.exit_code, created.stderr)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("case", CRASHED_OR_HUNG)
+def test_a_pathological_spec_ends_a_real_process_quickly(tmp_path: Path, case: str) -> None:
+    spec_file = write_spec(tmp_path, PATHOLOGICAL[case])
+    target = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "cli")}
+    for command in (
+        ["validate", str(spec_file)],
+        ["new-service", "shop", "--spec", str(spec_file), "--dir", str(target)],
+    ):
+        completed = subprocess.run(
+            [sys.executable, "-m", "apiforge", *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=PROCESS_TIMEOUT,
+            check=False,
+        )
+        assert_refused(completed.returncode, completed.stderr)
+    assert not target.exists()
+
+
+@pytest.mark.usefixtures("fake_plan")
+def test_a_tag_directive_is_no_internal_error(tmp_path: Path) -> None:
+    spec_file = write_spec(tmp_path, TAG_DIRECTIVE)
+
+    validated = runner.invoke(app, ["validate", str(spec_file)])
+    created = runner.invoke(
+        app, ["new-service", "shop", "--spec", str(spec_file), "--dir", str(tmp_path)]
+    )
+
+    assert validated.exit_code == 0, validated.output
+    assert created.exit_code == 0, created.output
+    assert (tmp_path / "shop" / "apiforge.yaml").read_text().startswith("%TAG !e!")
+
+
+AGREEMENT_CORPUS = {
+    **{path.stem: path.read_text() for path in sorted((REPO / "examples").glob("*.yaml"))},
+    **PATHOLOGICAL,
+    "tag_directive": TAG_DIRECTIVE,
+}
+
+
+@pytest.mark.parametrize("case", sorted(AGREEMENT_CORPUS))
+def test_validate_and_new_service_agree(tmp_path: Path, case: str) -> None:
+    """Whatever `new-service` (with the real renderer) refuses, `validate` refused first."""
+    spec_file = write_spec(tmp_path, AGREEMENT_CORPUS[case])
+
+    validated = runner.invoke(app, ["validate", str(spec_file)])
+    created = runner.invoke(
+        app, ["new-service", "shop", "--spec", str(spec_file), "--dir", str(tmp_path / "out")]
+    )
+
+    assert (validated.exit_code, created.exit_code) in {(0, 0), (2, 2)}, (
+        validated.output + created.output
+    )
+    assert "internal error" not in validated.output + created.output

@@ -95,8 +95,9 @@ class NodeProblems(ValueError):
         super().__init__("; ".join(message for _, message in problems))
 
 
-# StrictFloat rather than float: a lax float would silently read `ge: true` as 1.0.
-Number = StrictInt | StrictFloat | Decimal
+# StrictFloat rather than float: a lax float would silently read `ge: true` as 1.0 (and a
+# lax Decimal `ge: '0'` as a number that the generated code cannot even spell).
+Number = StrictInt | StrictFloat
 Name = Annotated[str, Field(min_length=1, max_length=63)]
 
 
@@ -136,6 +137,27 @@ FieldName = Annotated[Name, AfterValidator(_check_field_name)]
 ResourceName = Annotated[Name, AfterValidator(_check_resource_name)]
 
 
+MAX_PATTERN_LENGTH = 1000
+MAX_PATTERN_DEPTH = 20
+
+
+def _group_depth(pattern: str) -> int:
+    """How deeply a pattern nests its groups (an upper bound: brackets in classes count)."""
+    depth = deepest = 0
+    escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
@@ -171,6 +193,17 @@ class FieldSpec(StrictModel):
     def expand_short_form(cls, raw: Any) -> Any:
         """`title: str` is short for `title: {type: str}`."""
         return {"type": raw} if isinstance(raw, str) else raw
+
+    @field_validator("pattern")
+    @classmethod
+    def check_pattern_size(cls, pattern: str | None) -> str | None:
+        """Bound a pattern before any regex parser sees it: Python's recurses per group."""
+        if pattern is not None and len(pattern) > MAX_PATTERN_LENGTH:
+            raise ValueError(f"pattern is {len(pattern):,} characters long; apiforge takes "
+                             f"patterns of up to {MAX_PATTERN_LENGTH:,}")
+        if pattern is not None and _group_depth(pattern) > MAX_PATTERN_DEPTH:
+            raise ValueError(f"pattern nests groups more than {MAX_PATTERN_DEPTH} deep")
+        return pattern
 
     @property
     def has_default(self) -> bool:
