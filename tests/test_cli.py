@@ -740,3 +740,56 @@ def test_validate_and_new_service_agree(tmp_path: Path, case: str) -> None:
         validated.output + created.output
     )
     assert "internal error" not in validated.output + created.output
+
+
+BAD_DEFAULT_FIELD = "      rank: {type: int, ge: 1, default: 0}\n"
+
+
+def add_to_item_fields(text: str, field_line: str) -> str:
+    return text.replace("      description:", field_line + "      description:")
+
+
+@pytest.mark.usefixtures("fake_plan")
+@pytest.mark.parametrize("command", ["check", "regenerate"])
+def test_every_command_refuses_what_validate_refuses(tmp_path: Path, command: str) -> None:
+    project_dir = new_shop(tmp_path)
+    spec_file = project_dir / "apiforge.yaml"
+    spec_file.write_text(add_to_item_fields(spec_file.read_text(), BAD_DEFAULT_FIELD))
+    before = {path: (project_dir / path).read_bytes() for path in tree(project_dir)}
+
+    validated = runner.invoke(app, ["validate", str(spec_file)])
+    result = runner.invoke(app, [command, "--project", str(project_dir)])
+
+    assert_refused(validated.exit_code, validated.stderr.replace("apiforge.yaml", "spec.yaml"))
+    assert_refused(result.exit_code, result.stderr.replace("apiforge.yaml", "spec.yaml"))
+    assert "default 0 does not fit the field" in result.stderr
+    assert {path: (project_dir / path).read_bytes() for path in tree(project_dir)} == before
+
+
+@pytest.mark.usefixtures("fake_plan")
+def test_add_resource_refuses_a_default_outside_its_bounds(tmp_path: Path) -> None:
+    project_dir = new_shop(tmp_path)
+    spec_before = (project_dir / "apiforge.yaml").read_text()
+
+    result = runner.invoke(
+        app, ["add-resource", "thing", "rank:int:ge=1:default=0", "--project", str(project_dir)]
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "default 0 does not fit the field" in result.stderr
+    assert (project_dir / "apiforge.yaml").read_text() == spec_before
+
+
+@pytest.mark.usefixtures("fake_plan")
+def test_a_snapshot_an_older_apiforge_accepted_still_loads(tmp_path: Path) -> None:
+    """Checks added since must not lock a project out: its snapshot is history."""
+    project_dir = new_shop(tmp_path)
+    snapshot = project_dir / ".apiforge" / "spec.yaml"
+    snapshot.write_text(add_to_item_fields(snapshot.read_text(), BAD_DEFAULT_FIELD))
+    spec_file = project_dir / "apiforge.yaml"
+    fixed = BAD_DEFAULT_FIELD.replace("default: 0", "default: 1")
+    spec_file.write_text(add_to_item_fields(spec_file.read_text(), fixed))
+
+    result = runner.invoke(app, ["regenerate", "--project", str(project_dir)])
+
+    assert result.exit_code == 0, result.output
