@@ -652,3 +652,38 @@ def test_a_default_the_field_itself_rejects_is_refused(field: str, says: str) ->
 ])
 def test_a_default_that_fits_is_kept(field: str) -> None:
     load_spec_text(book(field), filename="spec.yaml")
+
+
+def many_resources(count: int) -> str:
+    entries = "".join(f"  r{index}:\n    fields: {{a: str}}\n" for index in range(count))
+    return "apiforge: 1\nservice: {name: shop}\nresources:\n" + entries
+
+
+def test_a_spec_with_too_many_resources_is_refused_at_resources() -> None:
+    (problem,) = quickly_rejected(many_resources(251))
+    assert (problem.line, problem.column) == (3, 1)
+    assert "a spec takes at most 250 resources, not 251" in problem.message
+
+
+def test_a_resource_with_too_many_fields_is_refused_at_fields() -> None:
+    fields = ", ".join(f"f{index}: str" for index in range(251))
+    (problem,) = quickly_rejected(HEADER.replace("fields:\n", f"fields: {{{fields}}}\n"))
+    assert (problem.line, problem.column) == (5, 5)
+    assert "a resource takes at most 250 fields, not 251" in problem.message
+
+
+def test_an_enum_with_too_many_values_is_refused_quickly() -> None:
+    values = ", ".join(f"v{index}" for index in range(50_000))
+    expect(book(f"genre: {{type: enum, values: [{values}]}}"), line=FIELDS_LINE, at="values",
+           says="an enum field takes at most 1000 values, not 50,000")
+
+
+def test_a_decimal_bound_of_38_digits_is_no_internal_error() -> None:
+    expect(book("price: {type: decimal, gt: " + "9" * 38 + "}"), line=FIELDS_LINE, at="999",
+           says="no decimal with 6 places and 18 digits fits")
+
+
+def test_a_pattern_the_schema_engine_rejects_is_located_at_the_pattern() -> None:
+    # Python's `re` takes a look-ahead; pydantic-core's engine, which the schema uses, does not.
+    expect(book(r"code: {type: str, pattern: '(?=a)abc\d{3}'}"), line=FIELDS_LINE,
+           at="'(?=", says="")

@@ -50,7 +50,11 @@ def _field_problems(spec: Spec, name: str, field: FieldSpec) -> Iterator[Located
     if bounds or field.type == "ref":
         yield from bounds  # the other checks would only repeat what is wrong
         return
-    value_type = _schema_type(_value_type(spec, name, field, None))
+    try:
+        value_type = _schema_type(_value_type(spec, name, field, None))
+    except SchemaTypeError as error:
+        yield (("pattern",) if field.pattern is not None else (KEY,)), str(error)
+        return
     if field.has_default and field.default is not None:
         yield from _default_problems(field, value_type)
     yield from _sample_problems(name, field, value_type)
@@ -118,9 +122,12 @@ def _default_problems(field: FieldSpec, value_type: Any) -> Iterator[Located]:
         value = eval(_default_expression(field), _python_namespace())  # noqa: S307 - literals
         value_type.validate_python(value)
     except ValidationError as error:
-        yield ("default",), (f"default {field.default!r} does not fit the field: {_reason(error)}")
+        yield (
+            ("default",),
+            f"default {_shown(field.default)} does not fit the field: {_reason(error)}",
+        )
     except (ValueError, ArithmeticError) as error:
-        yield ("default",), f"default {field.default!r} is not a valid {field.type}: {error}"
+        yield ("default",), f"default {_shown(field.default)} is not a valid {field.type}: {error}"
 
 
 def _sample_problems(name: str, field: FieldSpec, value_type: Any) -> Iterator[Located]:
@@ -143,11 +150,17 @@ def _sample_problems(name: str, field: FieldSpec, value_type: Any) -> Iterator[L
                 yield (
                     (KEY,),
                     (
-                        f"cannot derive a valid test value for this field ({sample!r}: "
+                        f"cannot derive a valid test value for this field ({_shown(sample)}: "
                         f"{_reason(error)}); loosen its constraints"
                     ),
                 )
                 return
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: its repr, cut short (a default may be 400 digits long)."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}…{text[-10:]}"
 
 
 def _reason(error: Any) -> str:
@@ -167,6 +180,10 @@ def _python_namespace() -> dict[str, Any]:
     }
 
 
+class SchemaTypeError(ValueError):
+    """Pydantic cannot build the schema type the generated module would hold."""
+
+
 @functools.lru_cache(maxsize=1024)
 def _schema_type(annotation: str) -> Any:
     """A TypeAdapter of the annotation text the generated schema module holds.
@@ -175,6 +192,7 @@ def _schema_type(annotation: str) -> Any:
     with the names the schema module imports (`HttpURL` as its `schema_types` defines it).
     """
     from pydantic import AfterValidator, EmailStr, Field, HttpUrl, JsonValue, TypeAdapter
+    from pydantic_core import SchemaError
 
     def valid_http_url(value: str) -> str:
         return str(HttpUrl(value))
@@ -194,4 +212,8 @@ def _schema_type(annotation: str) -> Any:
         "HttpURL": Annotated[str, AfterValidator(valid_http_url)],
         "MAX_ID": 2**31 - 1,
     }
-    return TypeAdapter(eval(annotation, names))  # noqa: S307 - see above
+    try:
+        return TypeAdapter(eval(annotation, names))  # noqa: S307 - see above
+    except SchemaError as error:  # e.g. a pattern pydantic-core's regex engine rejects
+        last_line = str(error).strip().splitlines()[-1].strip().removeprefix("error: ")
+        raise SchemaTypeError(f"the generated schema cannot use this field: {last_line}") from None

@@ -31,6 +31,8 @@ from .errors import SpecError, SpecProblem, UserError
 from .spec import (
     FIELD_TYPES,
     KEY,
+    MAX_FIELDS,
+    MAX_RESOURCES,
     RESERVED_RESOURCES,
     FieldSpec,
     Located,
@@ -645,9 +647,11 @@ def spec_json_schema() -> dict[str, Any]:
         pattern=NAME_PATTERN, **{"not": {"enum": sorted(RESERVED_RESOURCES)}}
     )
     resources["minProperties"] = 1
+    resources["maxProperties"] = MAX_RESOURCES
     fields = definitions["ResourceSpec"]["properties"]["fields"]
     fields.setdefault("propertyNames", {}).update(pattern=NAME_PATTERN)
     fields["minProperties"] = 1
+    fields["maxProperties"] = MAX_FIELDS
     # The short form `title: str` is a field written as its type alone.
     fields["additionalProperties"] = {
         "anyOf": [fields["additionalProperties"], {"type": "string", "enum": list(FIELD_TYPES)}]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import re
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 # The standard library's regex parser (the deprecated `sre_parse` before 3.11).
 from re import _constants as sre_constants  # type: ignore[attr-defined]
@@ -243,6 +243,12 @@ def _decimal_expression(field: FieldSpec) -> str:
     from .model import decimal_size  # model imports this module
 
     precision, places = decimal_size(field)
+    with localcontext() as context:
+        context.prec = 2 * 38 + 2  # exact for every column (38 digits) and bound beside it
+        return _decimal_sample(field, precision, places)
+
+
+def _decimal_sample(field: FieldSpec, precision: int, places: int) -> str:
     unit = Decimal(1).scaleb(-places)
     largest = Decimal(10) ** (precision - places) - unit
     low, high = -largest, largest

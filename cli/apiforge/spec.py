@@ -137,6 +137,11 @@ FieldName = Annotated[Name, AfterValidator(_check_field_name)]
 ResourceName = Annotated[Name, AfterValidator(_check_resource_name)]
 
 
+# Bounds on the size of what a spec describes: generating stays within a minute, and
+# every database can hold the tables (PostgreSQL takes at most 1,600 columns).
+MAX_RESOURCES = 250
+MAX_FIELDS = 250
+MAX_ENUM_VALUES = 1000
 MAX_PATTERN_LENGTH = 1000
 MAX_PATTERN_DEPTH = 20
 
@@ -253,11 +258,17 @@ class FieldSpec(StrictModel):
             where: Path = (KEY,) if self.values is None else ("values",)
             yield where, "an enum field needs `values`: a non-empty list of strings"
             return
+        if len(self.values) > MAX_ENUM_VALUES:
+            yield ("values",), (f"an enum field takes at most {MAX_ENUM_VALUES} values, not "
+                                f"{len(self.values):,}; keep longer lists in a resource")
+            return
+        seen: set[str] = set()
         for index, value in enumerate(self.values):
             if not value:
                 yield ("values", index), "enum values must be non-empty strings"
-            elif value in self.values[:index]:
+            elif value in seen:
                 yield ("values", index), f"enum values must be unique; {value!r} is repeated"
+            seen.add(value)
 
     def _bound_problems(self) -> Iterator[Located]:
         for option in ("ge", "gt", "le", "lt", "default"):
@@ -378,6 +389,13 @@ class ResourceSpec(StrictModel):
             raise ValueError("a resource needs at least one field")
         return fields
 
+    @field_validator("fields")
+    @classmethod
+    def check_field_count(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        if len(fields) > MAX_FIELDS:
+            raise ValueError(f"a resource takes at most {MAX_FIELDS} fields, not {len(fields):,}")
+        return fields
+
     @field_validator("actions")
     @classmethod
     def check_actions(cls, actions: tuple[str, ...]) -> tuple[str, ...]:
@@ -468,6 +486,16 @@ class Spec(StrictModel):
     def check_resource_names(cls, resources: dict[str, ResourceSpec]) -> dict[str, ResourceSpec]:
         if not resources:
             raise ValueError("the spec needs at least one resource")
+        return resources
+
+    @field_validator("resources")
+    @classmethod
+    def check_resource_count(
+        cls, resources: dict[str, ResourceSpec]
+    ) -> dict[str, ResourceSpec]:
+        if len(resources) > MAX_RESOURCES:
+            raise ValueError(f"a spec takes at most {MAX_RESOURCES} resources, not "
+                             f"{len(resources):,}; split the service")
         return resources
 
     def plural_of(self, name: str) -> str:
