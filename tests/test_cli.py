@@ -719,10 +719,29 @@ def test_a_tag_directive_is_no_internal_error(tmp_path: Path) -> None:
     assert (tmp_path / "shop" / "apiforge.yaml").read_text().startswith("%TAG !e!")
 
 
+# Valid, but at the edges of what the columns and the sample derivation handle.
+EDGES = SPEC_HEAD + "".join(
+    f"      {field}\n"
+    for field in [
+        "code: {type: str, pattern: '^[A-Z]{3}-\\d{4}$', max_length: 8}",
+        "top: {type: int, ge: 2147483647}",
+        "bottom: {type: bigint, le: -9223372036854775808}",
+        "wide: {type: decimal, max_digits: 38, decimal_places: 2}",
+        "long: {type: text, min_length: 300}",
+        "triple: {type: 'list[int]', min_length: 3, max_length: 3}",
+        "rank: {type: int, ge: 1, le: 10, default: 10}",
+    ]
+)
 AGREEMENT_CORPUS = {
     **{path.stem: path.read_text() for path in sorted((REPO / "examples").glob("*.yaml"))},
     **PATHOLOGICAL,
     "tag_directive": TAG_DIRECTIVE,
+    "edges": EDGES,
+    "lookaround_pattern": SPEC_HEAD + "      code: {type: str, pattern: '(?=a)abc\\d{3}'}\n",
+    "decimal_38_digit_bound": SPEC_HEAD + "      price: {type: decimal, gt: " + "9" * 38 + "}\n",
+    "float_between_neighbours": SPEC_HEAD
+    + "      ratio: {type: float, gt: 5, lt: 5.000000000000001}\n",
+    "int_between_neighbours": SPEC_HEAD + "      count: {type: int, gt: 5, lt: 6}\n",
 }
 
 

@@ -477,7 +477,8 @@ def test_an_alias_bomb_is_refused_at_the_alias_that_explodes() -> None:
     text = ALIAS_BOMB + book("title: str")
     problems = quickly_rejected(text)
     assert any(
-        "YAML aliases expand" in p.message and p.line <= ALIAS_BOMB.count("\n") for p in problems
+        "counting what YAML aliases repeat" in p.message and p.line <= ALIAS_BOMB.count("\n")
+        for p in problems
     ), problems
 
 
@@ -687,3 +688,11 @@ def test_a_pattern_the_schema_engine_rejects_is_located_at_the_pattern() -> None
     # Python's `re` takes a look-ahead; pydantic-core's engine, which the schema uses, does not.
     expect(book(r"code: {type: str, pattern: '(?=a)abc\d{3}'}"), line=FIELDS_LINE,
            at="'(?=", says="")
+
+
+def test_aliases_nesting_too_deep_without_brackets_are_refused() -> None:
+    chain = "".join(f"l{index}: &l{index} [*l{index - 1}]\n" for index in range(1, 80))
+    text = "l0: &l0 [x]\n" + chain + book("title: str")
+    (problem,) = quickly_rejected(text)
+    assert "nested more than 64 levels deep" in problem.message
+    assert problem.line <= 80

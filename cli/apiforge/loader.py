@@ -145,19 +145,22 @@ class _BoundedComposer(Composer):
     """ruamel's composer, refusing an alias used inside the node it names: such a loop
     would make the document infinite."""
 
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.open_anchors: list[str | None] = []  # of the nodes being composed, outermost first
+
     def compose_node(self, parent: Any, index: Any) -> Any:
-        open_anchors: list[str] = self.__dict__.setdefault("open_anchors", [])
         event = self.parser.peek_event()
         if isinstance(event, AliasEvent):
-            if event.anchor in open_anchors:
+            if event.anchor in self.open_anchors:
                 raise _LimitExceeded(event.start_mark, f"the alias `*{event.anchor}` refers to "
                                                        "a collection that contains it")
             return super().compose_node(parent, index)
-        open_anchors.append(event.anchor)
+        self.open_anchors.append(event.anchor)
         try:
             return super().compose_node(parent, index)
         finally:
-            open_anchors.pop()
+            self.open_anchors.pop()
 
 
 def _bounded_yaml() -> YAML:
@@ -227,9 +230,9 @@ def _expansion_problems(root: Node | None, filename: str) -> list[SpecProblem]:
         measured[id(node)] = (values, depth)
         if values > MAX_VALUES:
             return [_marked(filename, node.start_mark,
-                            f"YAML aliases expand the spec to more than {MAX_VALUES:,} values, "
-                            "the most apiforge reads (an alias names a copy of its node)")]
-        if depth > MAX_DEPTH:
+                            f"the spec holds more than {MAX_VALUES:,} values, counting what "
+                            "YAML aliases repeat; that is the most apiforge reads")]
+        if depth > MAX_DEPTH + 1:  # as ruamel counts: the scalars at the bottom are a level
             return [_marked(filename, node.start_mark, _too_deep())]
     return []
 
