@@ -696,3 +696,20 @@ def test_aliases_nesting_too_deep_without_brackets_are_refused() -> None:
     (problem,) = quickly_rejected(text)
     assert "nested more than 64 levels deep" in problem.message
     assert problem.line <= 80
+
+
+@pytest.mark.parametrize(("field", "at", "says"), [
+    ("writer: {type: ref, to: " + "b" * 200_000 + "}", "bbb", "at most 63 characters long"),
+    ("genre: {type: enum, values: [a, " + "b" * 20_000 + "]}", "bbb",
+     "enum values must be at most 16383 characters long"),
+])
+def test_long_strings_are_refused_quickly(field: str, at: str, says: str) -> None:
+    started = time.monotonic()
+    expect(book(field), line=FIELDS_LINE, at=at, says=says)
+    assert time.monotonic() - started < SLOW
+
+
+def test_a_long_version_is_refused_quickly() -> None:
+    text = HEADER.replace("{name: shop}", "{name: shop, version: '" + "1" * 200_000 + "x'}")
+    (problem,) = quickly_rejected(text + "      title: str\n")
+    assert (problem.line, problem.message) == (2, "`version` must be at most 64 characters long")

@@ -184,7 +184,7 @@ class FieldSpec(StrictModel):
     max_digits: Annotated[StrictInt, Field(ge=1, le=38)] | None = None
     decimal_places: Annotated[StrictInt, Field(ge=0, le=37)] | None = None
     values: tuple[StrictStr, ...] | None = None
-    to: StrictStr | None = None
+    to: Annotated[StrictStr, Field(max_length=63)] | None = None  # a resource name
     on_delete: Literal["cascade", "restrict", "set_null"] | None = None
     filter: StrictBool | Literal["range"] = False
     search: StrictBool = False
@@ -419,7 +419,7 @@ class ServiceSpec(StrictModel):
     package: StrictStr | None = None
     title: StrictStr | None = None
     description: StrictStr | None = None
-    version: StrictStr = "0.1.0"
+    version: Annotated[StrictStr, Field(max_length=64)] = "0.1.0"  # bounds its regex's work
     api_prefix: StrictStr = "/api/v1"
     database: Literal["sqlite", "postgresql", "mysql"] = "sqlite"
 
