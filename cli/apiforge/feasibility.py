@@ -73,9 +73,12 @@ def _bound_problems(field: FieldSpec) -> Iterator[Located]:
     if field.type == "enum":  # the column is a VARCHAR as long as the longest value
         for index, value in enumerate(field.values or ()):
             if len(value) > VARCHAR_LIMIT:
-                yield ("values", index), (
-                    f"enum values must be at most {VARCHAR_LIMIT} characters long (a VARCHAR "
-                    "on MySQL)"
+                yield (
+                    ("values", index),
+                    (
+                        f"enum values must be at most {VARCHAR_LIMIT} characters long (a VARCHAR "
+                        "on MySQL)"
+                    ),
                 )
     for option in ("min_length", "max_length"):
         value = getattr(field, option)
