@@ -45,7 +45,7 @@ class SampleError(UserError):
 
 # Bounds on deriving values for a pattern, so that no pattern makes validation hang.
 MAX_SAMPLE_LENGTH = 10_000  # characters in one derived value
-MAX_GENERATION_STEPS = 200_000  # pattern nodes visited while building skeletons
+MAX_GENERATION_STEPS = 500_000  # pattern nodes and groups visited building all skeletons
 MAX_PATTERN_CHECKS = 200_000  # candidate values matched against the pattern
 MAX_COUNTER_WIDTH = 32  # symbols of the run that hold the counter
 COUNTER_VALUES = range(1, 3000)  # the values of `n` a derived expression must serve
@@ -142,7 +142,8 @@ def _runs(text: str) -> list[tuple[int, int, str]]:
 
 def _generate(parsed: Any, rng: random.Random, steps: list[int]) -> str:
     """A random string the parsed pattern matches; `steps` is the budget left, shared by
-    every skeleton of one pattern (nested repeats multiply)."""
+    every skeleton of one pattern (nested repeats multiply, even of empty groups)."""
+    _take_step(steps)
     text = "".join(_generate_node(op, arg, rng, steps) for op, arg in parsed)
     if len(text) > MAX_SAMPLE_LENGTH:
         raise SampleError(f"the pattern needs values longer than {MAX_SAMPLE_LENGTH:,} "
@@ -151,11 +152,15 @@ def _generate(parsed: Any, rng: random.Random, steps: list[int]) -> str:
     return text
 
 
-def _generate_node(op: Any, arg: Any, rng: random.Random, steps: list[int]) -> str:
+def _take_step(steps: list[int]) -> None:
     steps[0] -= 1
     if steps[0] < 0:
         raise SampleError("the pattern is too complex to derive test values for; simplify "
                           "its nested repeats", option="pattern")
+
+
+def _generate_node(op: Any, arg: Any, rng: random.Random, steps: list[int]) -> str:
+    _take_step(steps)
     name = str(op)
     if name == "LITERAL":
         return chr(arg)
