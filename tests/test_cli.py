@@ -615,3 +615,205 @@ def test_a_closed_pipe_ends_the_command_quietly(argv: list[str]) -> None:
     _, stderr = process.communicate(timeout=60)
     assert stderr == b""
     assert process.returncode == 1
+
+
+# --- pathological specs: one validation for every command (issue 8, items 10, 11, 13) ----
+
+SPEC_HEAD = "apiforge: 1\nservice: {name: shop}\nresources:\n  book:\n    fields:\n"
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 10 if previous else ['x'] * 10)}]\n"
+    for previous, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+# Each is refused with exit 2 and a located message, quickly, by every command.
+PATHOLOGICAL = {
+    "alias_bomb": BOMB + SPEC_HEAD + "      title: str\n",
+    "alias_loop": "loop: &loop [1, *loop]\n" + SPEC_HEAD + "      title: str\n",
+    "deep_nesting": SPEC_HEAD
+    + "      data: {type: json, default: "
+    + "[" * 5000
+    + "]" * 5000
+    + "}\n",
+    "huge": SPEC_HEAD + "      title: str\n#" + "x" * (5 * 1024 * 1024) + "\n",
+    "float_bound_1e400": SPEC_HEAD + "      price: {type: float, ge: 1" + "0" * 400 + "}\n",
+    "int_bound_beyond_column": SPEC_HEAD + "      count: {type: int, le: 2147483648}\n",
+    "string_bound": SPEC_HEAD + "      price: {type: decimal, ge: '0'}\n",
+    "length_2_63": SPEC_HEAD + "      name: {type: text, max_length: 9223372036854775808}\n",
+    "default_too_long": SPEC_HEAD + "      name: {type: str, max_length: 3, default: abcd}\n",
+    "default_below_ge": SPEC_HEAD + "      count: {type: int, ge: 1, default: 0}\n",
+    "default_bad_email": SPEC_HEAD + "      mail: {type: email, default: nobody}\n",
+    "underivable_pattern": SPEC_HEAD + "      code: {type: str, pattern: '^a$'}\n",
+    "decimal_nothing_fits": SPEC_HEAD
+    + "      price: {type: decimal, max_digits: 4, decimal_places: 2, ge: 100}\n",
+    "short_email": SPEC_HEAD + "      mail: {type: email, max_length: 10}\n",
+    "backtracking_pattern": SPEC_HEAD + "      word: {type: str, pattern: '(a+)+b$'}\n",
+}
+# The inputs that crashed (exit 70) or hung before: also run as a real process. They took
+# minutes before; now the work takes well under a second, and the rest of the timeout
+# is the start-up of a cold interpreter (pydantic, inflect) on a loaded two-core machine.
+PROCESS_TIMEOUT = 30
+CRASHED_OR_HUNG = [
+    "alias_bomb",
+    "deep_nesting",
+    "huge",
+    "float_bound_1e400",
+    "backtracking_pattern",
+]
+TAG_DIRECTIVE = "%TAG !e! tag:example.com,2000:\n---\n" + SPEC_HEAD + "      title: !e!x str\n"
+LOCATED = re.compile(r"^\S*spec\.yaml:\d+:\d+: \S", re.M)
+
+
+def write_spec(tmp_path: Path, text: str) -> Path:
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(text, encoding="utf-8")
+    return spec_file
+
+
+def assert_refused(exit_code: int, stderr: str) -> None:
+    assert exit_code == 2, stderr
+    assert LOCATED.search(stderr), stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+
+
+@pytest.mark.parametrize("case", sorted(PATHOLOGICAL))
+def test_validate_and_new_service_refuse_a_pathological_spec(tmp_path: Path, case: str) -> None:
+    spec_file = write_spec(tmp_path, PATHOLOGICAL[case])
+    target = tmp_path / "out"
+
+    validated = runner.invoke(app, ["validate", str(spec_file)])
+    created = runner.invoke(
+        app, ["new-service", "shop", "--spec", str(spec_file), "--dir", str(target)]
+    )
+
+    assert_refused(validated.exit_code, validated.stderr)
+    assert_refused(created.exit_code, created.stderr)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("case", CRASHED_OR_HUNG)
+def test_a_pathological_spec_ends_a_real_process_quickly(tmp_path: Path, case: str) -> None:
+    spec_file = write_spec(tmp_path, PATHOLOGICAL[case])
+    target = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "cli")}
+    for command in (
+        ["validate", str(spec_file)],
+        ["new-service", "shop", "--spec", str(spec_file), "--dir", str(target)],
+    ):
+        completed = subprocess.run(
+            [sys.executable, "-m", "apiforge", *command],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=PROCESS_TIMEOUT,
+            check=False,
+        )
+        assert_refused(completed.returncode, completed.stderr)
+    assert not target.exists()
+
+
+@pytest.mark.usefixtures("fake_plan")
+def test_a_tag_directive_is_no_internal_error(tmp_path: Path) -> None:
+    spec_file = write_spec(tmp_path, TAG_DIRECTIVE)
+
+    validated = runner.invoke(app, ["validate", str(spec_file)])
+    created = runner.invoke(
+        app, ["new-service", "shop", "--spec", str(spec_file), "--dir", str(tmp_path)]
+    )
+
+    assert validated.exit_code == 0, validated.output
+    assert created.exit_code == 0, created.output
+    assert (tmp_path / "shop" / "apiforge.yaml").read_text().startswith("%TAG !e!")
+
+
+# Valid, but at the edges of what the columns and the sample derivation handle.
+EDGES = SPEC_HEAD + "".join(
+    f"      {field}\n"
+    for field in [
+        "code: {type: str, pattern: '^[A-Z]{3}-\\d{4}$', max_length: 8}",
+        "top: {type: int, ge: 2147483647}",
+        "bottom: {type: bigint, le: -9223372036854775808}",
+        "wide: {type: decimal, max_digits: 38, decimal_places: 2}",
+        "long: {type: text, min_length: 300}",
+        "triple: {type: 'list[int]', min_length: 3, max_length: 3}",
+        "rank: {type: int, ge: 1, le: 10, default: 10}",
+    ]
+)
+AGREEMENT_CORPUS = {
+    **{path.stem: path.read_text() for path in sorted((REPO / "examples").glob("*.yaml"))},
+    **PATHOLOGICAL,
+    "tag_directive": TAG_DIRECTIVE,
+    "edges": EDGES,
+    "lookaround_pattern": SPEC_HEAD + "      code: {type: str, pattern: '(?=a)abc\\d{3}'}\n",
+    "decimal_38_digit_bound": SPEC_HEAD + "      price: {type: decimal, gt: " + "9" * 38 + "}\n",
+    "float_between_neighbours": SPEC_HEAD
+    + "      ratio: {type: float, gt: 5, lt: 5.000000000000001}\n",
+    "int_between_neighbours": SPEC_HEAD + "      count: {type: int, gt: 5, lt: 6}\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(AGREEMENT_CORPUS))
+def test_validate_and_new_service_agree(tmp_path: Path, case: str) -> None:
+    """Whatever `new-service` (with the real renderer) refuses, `validate` refused first."""
+    spec_file = write_spec(tmp_path, AGREEMENT_CORPUS[case])
+
+    validated = runner.invoke(app, ["validate", str(spec_file)])
+    created = runner.invoke(
+        app, ["new-service", "shop", "--spec", str(spec_file), "--dir", str(tmp_path / "out")]
+    )
+
+    assert (validated.exit_code, created.exit_code) in {(0, 0), (2, 2)}, (
+        validated.output + created.output
+    )
+    assert "internal error" not in validated.output + created.output
+
+
+BAD_DEFAULT_FIELD = "      rank: {type: int, ge: 1, default: 0}\n"
+
+
+def add_to_item_fields(text: str, field_line: str) -> str:
+    return text.replace("      description:", field_line + "      description:")
+
+
+@pytest.mark.usefixtures("fake_plan")
+@pytest.mark.parametrize("command", ["check", "regenerate"])
+def test_every_command_refuses_what_validate_refuses(tmp_path: Path, command: str) -> None:
+    project_dir = new_shop(tmp_path)
+    spec_file = project_dir / "apiforge.yaml"
+    spec_file.write_text(add_to_item_fields(spec_file.read_text(), BAD_DEFAULT_FIELD))
+    before = {path: (project_dir / path).read_bytes() for path in tree(project_dir)}
+
+    validated = runner.invoke(app, ["validate", str(spec_file)])
+    result = runner.invoke(app, [command, "--project", str(project_dir)])
+
+    assert_refused(validated.exit_code, validated.stderr.replace("apiforge.yaml", "spec.yaml"))
+    assert_refused(result.exit_code, result.stderr.replace("apiforge.yaml", "spec.yaml"))
+    assert "default 0 does not fit the field" in result.stderr
+    assert {path: (project_dir / path).read_bytes() for path in tree(project_dir)} == before
+
+
+@pytest.mark.usefixtures("fake_plan")
+def test_add_resource_refuses_a_default_outside_its_bounds(tmp_path: Path) -> None:
+    project_dir = new_shop(tmp_path)
+    spec_before = (project_dir / "apiforge.yaml").read_text()
+
+    result = runner.invoke(
+        app, ["add-resource", "thing", "rank:int:ge=1:default=0", "--project", str(project_dir)]
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "default 0 does not fit the field" in result.stderr
+    assert (project_dir / "apiforge.yaml").read_text() == spec_before
+
+
+@pytest.mark.usefixtures("fake_plan")
+def test_a_snapshot_an_older_apiforge_accepted_still_loads(tmp_path: Path) -> None:
+    """Checks added since must not lock a project out: its snapshot is history."""
+    project_dir = new_shop(tmp_path)
+    snapshot = project_dir / ".apiforge" / "spec.yaml"
+    snapshot.write_text(add_to_item_fields(snapshot.read_text(), BAD_DEFAULT_FIELD))
+    spec_file = project_dir / "apiforge.yaml"
+    fixed = BAD_DEFAULT_FIELD.replace("default: 0", "default: 1")
+    spec_file.write_text(add_to_item_fields(spec_file.read_text(), fixed))
+
+    result = runner.invoke(app, ["regenerate", "--project", str(project_dir)])
+
+    assert result.exit_code == 0, result.output

@@ -6,6 +6,7 @@ point at (a key for unknown options and names, the value for bad values).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -438,3 +439,297 @@ def test_json_schema_validates_specs() -> None:
     document["resources"]["health"] = {"fields": {"a": "str"}}
     document["resources"]["person"]["fields"]["Name"] = "str"
     assert len(list(validator.iter_errors(document))) == 3
+
+
+# ------------------------------------------------- bounded input (issue 8, item 11)
+
+SLOW = 10.0  # seconds: far above what a bounded check takes, far below a hang
+
+ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 10 if previous else ['x'] * 10)}]\n"
+    for previous, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+
+
+@pytest.fixture(scope="module")
+def warm() -> None:
+    """Import and build once what every load needs, so timings measure the input alone."""
+    load_spec_text(book("code: {type: str, pattern: '^[A-Z]{3}$'}", "mail: email"),
+                   filename="spec.yaml")
+
+
+def quickly_rejected(text: str) -> list[SpecProblem]:
+    started = time.monotonic()
+    problems = problems_of(text)
+    assert time.monotonic() - started < SLOW
+    return problems
+
+
+@pytest.mark.usefixtures("warm")
+def test_a_spec_over_the_size_limit_is_refused_before_parsing() -> None:
+    text = book("title: str") + "#" + "x" * (5 * 1024 * 1024) + "\n"
+    (problem,) = quickly_rejected(text)
+    assert (problem.line, problem.column) == (1, 1)
+    assert "larger than 1 MiB" in problem.message
+
+
+def test_a_spec_file_over_the_size_limit_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(book("title: str") + "#" + "x" * (5 * 1024 * 1024) + "\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value).startswith(f"{path}:1:1: the spec is larger than 1 MiB")
+
+
+@pytest.mark.usefixtures("warm")
+def test_an_alias_bomb_is_refused_at_the_alias_that_explodes() -> None:
+    text = ALIAS_BOMB + book("title: str")
+    problems = quickly_rejected(text)
+    assert any(
+        "counting what YAML aliases repeat" in p.message and p.line <= ALIAS_BOMB.count("\n")
+        for p in problems
+    ), problems
+
+
+@pytest.mark.usefixtures("warm")
+def test_an_alias_inside_itself_is_refused() -> None:
+    text = "loop: &loop [1, *loop]\n" + book("title: str")
+    (problem,) = quickly_rejected(text)
+    assert (problem.line, problem.column) == (1, 17)
+    assert "refers to a collection that contains it" in problem.message
+
+
+def test_ordinary_aliases_and_merge_keys_still_work() -> None:
+    text = book("title: &text {type: str, max_length: 80}", "headline: *text",
+                "subtitle: {<<: *text, required: false}")
+    fields = load_spec_text(text, filename="spec.yaml").resources["book"].fields
+    assert fields["headline"].max_length == fields["subtitle"].max_length == 80
+    assert fields["subtitle"].required is False
+
+
+@pytest.mark.usefixtures("warm")
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_deep_nesting_is_refused_at_the_level_too_deep(opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    text = book("data: {type: json, required: false, default: "
+                + opening * 5000 + closing * 5000 + "}")
+    (problem,) = quickly_rejected(text)
+    assert problem.line == FIELDS_LINE
+    assert "nested more than 64 levels deep" in problem.message
+
+
+def test_nesting_within_the_limit_is_fine() -> None:
+    text = book("data: {type: json, required: false, default: " + "[" * 40 + "]" * 40 + "}")
+    load_spec_text(text, filename="spec.yaml")
+
+
+def test_a_tag_directive_is_read_like_any_other_spec() -> None:
+    text = "%TAG !e! tag:example.com,2000:\n---\n" + book("title: !e!x str")
+    assert load_spec_text(text, filename="spec.yaml").resources["book"].fields["title"].type == (
+        "str"
+    )
+
+
+# ------------------------------------ what later stages need, checked at load (item 10)
+
+
+def test_a_pattern_without_derivable_test_values_is_refused_at_the_pattern() -> None:
+    expect(book("code: {type: str, pattern: '^a$'}"), line=FIELDS_LINE, at="'^a$'",
+           says="cannot derive distinct test values for pattern")
+
+
+@pytest.mark.usefixtures("warm")
+def test_a_catastrophic_pattern_is_settled_quickly() -> None:
+    # Every value must end in `a`, so no counter can vary: refused, at once, at the pattern.
+    text = book("word: {type: str, pattern: '(a+)+$'}")
+    (problem,) = quickly_rejected(text)
+    assert (problem.line, problem.column) == (FIELDS_LINE, text.splitlines()[5].index("'(") + 1)
+    assert "cannot derive distinct test values" in problem.message
+
+
+@pytest.mark.usefixtures("warm")
+def test_a_pattern_with_a_counter_is_derived_quickly() -> None:
+    started = time.monotonic()
+    spec = load_spec_text(book(r"isbn: {type: str, pattern: '^(\d+)+-\d{3}$'}"),
+                          filename="spec.yaml")
+    assert spec.resources["book"].fields["isbn"].pattern == r"^(\d+)+-\d{3}$"
+    assert time.monotonic() - started < SLOW
+
+
+@pytest.mark.usefixtures("warm")
+@pytest.mark.parametrize("pattern", [
+    "(a+)+b$", "^(a|aa)+$", "^(a{1,30}){1,30}x{40}$", "^[a-z]{9000}$", "((a{50}){50}){50}",
+    "((?:){10000}){10000}", "(((a?){30}){30}){30}",
+])
+def test_no_pattern_makes_loading_hang(pattern: str) -> None:
+    started = time.monotonic()
+    try:
+        load_spec_text(book(f"word: {{type: str, pattern: '{pattern}'}}"), filename="spec.yaml")
+    except SpecError as error:
+        assert all(problem.line == FIELDS_LINE for problem in error.problems)
+    assert time.monotonic() - started < SLOW
+
+
+def test_a_decimal_no_value_fits_is_refused_at_its_bound() -> None:
+    expect(book("price: {type: decimal, max_digits: 4, decimal_places: 2, ge: 100}"),
+           line=FIELDS_LINE, at="100", says="no decimal with 2 places and 4 digits fits")
+
+
+def test_an_email_too_short_for_any_test_value_is_refused() -> None:
+    expect(book("mail: {type: email, max_length: 10}"), line=FIELDS_LINE, at="mail",
+           says="cannot derive a valid test value")
+
+
+# ------------------------------------------ bounds and defaults (issue 8, item 13)
+
+BOUND_CASES = [
+    # (field line, point at, message says)
+    ("count: {type: int, le: 2147483648}", "2147483648",
+     "`le` 2147483648 is outside what an int column holds (-2147483648 to 2147483647)"),
+    ("count: {type: int, ge: -2147483649}", "-2147483649", "outside what an int column holds"),
+    ("count: {type: bigint, lt: 9223372036854775808}", "9223372036854775808",
+     "outside what a bigint column holds"),
+    ("price: {type: float, ge: 1" + "0" * 400 + "}", "1000", "`ge` is too large for a float"),
+    ("price: {type: decimal, le: 1" + "0" * 400 + "}", "1000",
+     "`le` has more digits than a decimal column holds (38)"),
+    ("price: {type: float, ge: '0'}", "'0'", "`ge` must be a number, not `0`"),
+    ("price: {type: decimal, lt: '10'}", "'10'", "`lt` must be a number, not `10`"),
+    ("name: {type: str, max_length: 9223372036854775808}", "9223372036854775808",
+     "`max_length` must be at most 16383"),
+    ("name: {type: text, max_length: 9223372036854775807}", "9223372036854775807",
+     "`max_length` must be at most 2147483647"),
+    ("name: {type: str, min_length: 20000}", "20000", "a str column (VARCHAR) holds at most"),
+    ("tags: {type: 'list[str]', min_length: 100000}", "100000",
+     "`min_length` of a list[str] field must be at most 1000"),
+]
+
+
+@pytest.mark.parametrize(("field", "at", "says"), BOUND_CASES)
+def test_a_bound_beyond_the_column_is_refused(field: str, at: str, says: str) -> None:
+    expect(book(field), line=FIELDS_LINE, at=at, says=says)
+
+
+# One per type and constraint: the default the generated schema itself would reject.
+BAD_DEFAULTS = [
+    ("name: {type: str, max_length: 3, default: abcd}", "at most 3 characters"),
+    ("name: {type: str, min_length: 3, default: ab}", "at least 3 characters"),
+    ("name: {type: str, default: " + "x" * 300 + "}", "at most 255 characters"),
+    ("code: {type: str, pattern: '^[a-z]{3}$', default: ABC}", "should match pattern"),
+    ("body: {type: text, max_length: 5, default: abcdef}", "at most 5 characters"),
+    ("count: {type: int, ge: 1, default: 0}", "greater than or equal to 1"),
+    ("count: {type: int, gt: 1, default: 1}", "greater than 1"),
+    ("count: {type: int, le: 10, default: 11}", "less than or equal to 10"),
+    ("count: {type: int, lt: 10, default: 10}", "less than 10"),
+    ("count: {type: int, default: 2147483648}", "less than or equal to 2147483647"),
+    ("big: {type: bigint, default: 9223372036854775808}", "less than or equal to"),
+    ("ratio: {type: float, le: 1, default: 1.5}", "less than or equal to 1"),
+    ("price: {type: decimal, max_digits: 4, decimal_places: 2, default: 123.4}",
+     "no more than 2 digits before the decimal point"),
+    ("price: {type: decimal, decimal_places: 2, default: 1.234}", "no more than 2 decimal places"),
+    ("price: {type: decimal, ge: 0, default: '-1'}", "greater than or equal to 0"),
+    ("mail: {type: email, default: not-an-email}", "not a valid email address"),
+    ("mail: {type: email, max_length: 12, default: someone@example.com}", "at most 12 items"),
+    ("site: {type: url, default: not a url}", "URL"),
+    ("site: {type: url, max_length: 15, default: 'https://example.com/x'}", "at most 15"),
+    ("tags: {type: 'list[str]', max_length: 1, default: [a, b]}", "at most 1 item"),
+    ("tags: {type: 'list[str]', min_length: 2, default: [a]}", "at least 2 items"),
+    ("numbers: {type: 'list[int]', default: [1, '2']}", "list of integers"),
+    ("genre: {type: enum, values: [a, b], default: c}", "not one of the enum values"),
+    ("day: {type: date, default: '2024-02-30'}", "not a valid date"),
+    ("at: {type: datetime, default: 'yesterday'}", "not a valid datetime"),
+    ("key: {type: uuid, default: 'not-a-uuid'}", "not a valid uuid"),
+]
+
+
+@pytest.mark.parametrize(("field", "says"), BAD_DEFAULTS)
+def test_a_default_the_field_itself_rejects_is_refused(field: str, says: str) -> None:
+    value = field[field.index("default: ") + len("default: "):]
+    # A scalar is pointed at itself; a list (which has no position) at its key.
+    expect(book(field), line=FIELDS_LINE, at="default" if value[0] == "[" else value[:3],
+           says=says)
+
+
+@pytest.mark.parametrize("field", [
+    "name: {type: str, max_length: 3, default: abc}",
+    "code: {type: str, pattern: '^[a-z]{3}$', default: abc}",
+    "count: {type: int, ge: 1, le: 10, default: 10}",
+    "price: {type: decimal, max_digits: 4, decimal_places: 2, default: 12.34}",
+    "price: {type: decimal, default: '0.1'}",
+    "ratio: {type: float, gt: 0, default: 1}",
+    "mail: {type: email, default: someone@example.com}",
+    "site: {type: url, default: 'https://example.com/'}",
+    "tags: {type: 'list[str]', max_length: 2, default: [a, b]}",
+    "data: {type: json, default: {a: [1, 2]}}",
+    "day: {type: date, default: 2024-02-29}",
+    "at: {type: datetime, default: '2024-01-01T10:00:00+02:00'}",
+    "key: {type: uuid, default: 12345678-1234-5678-1234-567812345678}",
+    "genre: {type: enum, values: [a, b], default: b}",
+    "note: {type: str, required: false, default: null}",
+])
+def test_a_default_that_fits_is_kept(field: str) -> None:
+    load_spec_text(book(field), filename="spec.yaml")
+
+
+def many_resources(count: int) -> str:
+    entries = "".join(f"  r{index}:\n    fields: {{a: str}}\n" for index in range(count))
+    return "apiforge: 1\nservice: {name: shop}\nresources:\n" + entries
+
+
+@pytest.mark.usefixtures("warm")
+def test_a_spec_with_too_many_resources_is_refused_at_resources() -> None:
+    (problem,) = quickly_rejected(many_resources(251))
+    assert (problem.line, problem.column) == (3, 1)
+    assert "a spec takes at most 250 resources, not 251" in problem.message
+
+
+@pytest.mark.usefixtures("warm")
+def test_a_resource_with_too_many_fields_is_refused_at_fields() -> None:
+    fields = ", ".join(f"f{index}: str" for index in range(251))
+    (problem,) = quickly_rejected(HEADER.replace("fields:\n", f"fields: {{{fields}}}\n"))
+    assert (problem.line, problem.column) == (5, 5)
+    assert "a resource takes at most 250 fields, not 251" in problem.message
+
+
+def test_an_enum_with_too_many_values_is_refused() -> None:
+    values = ", ".join(f"v{index}" for index in range(50_000))
+    expect(book(f"genre: {{type: enum, values: [{values}]}}"), line=FIELDS_LINE, at="values",
+           says="an enum field takes at most 1000 values, not 50,000")
+
+
+def test_a_decimal_bound_of_38_digits_is_no_internal_error() -> None:
+    expect(book("price: {type: decimal, gt: " + "9" * 38 + "}"), line=FIELDS_LINE, at="999",
+           says="no decimal with 6 places and 18 digits fits")
+
+
+def test_a_pattern_the_schema_engine_rejects_is_located_at_the_pattern() -> None:
+    # Python's `re` takes a look-ahead; pydantic-core's engine, which the schema uses, does not.
+    expect(book(r"code: {type: str, pattern: '(?=a)abc\d{3}'}"), line=FIELDS_LINE,
+           at="'(?=", says="")
+
+
+@pytest.mark.usefixtures("warm")
+def test_aliases_nesting_too_deep_without_brackets_are_refused() -> None:
+    chain = "".join(f"l{index}: &l{index} [*l{index - 1}]\n" for index in range(1, 80))
+    text = "l0: &l0 [x]\n" + chain + book("title: str")
+    (problem,) = quickly_rejected(text)
+    assert "nested more than 64 levels deep" in problem.message
+    assert problem.line <= 80
+
+
+@pytest.mark.usefixtures("warm")
+@pytest.mark.parametrize(("field", "at", "says"), [
+    ("writer: {type: ref, to: " + "b" * 200_000 + "}", "bbb", "at most 63 characters long"),
+    ("genre: {type: enum, values: [a, " + "b" * 20_000 + "]}", "bbb",
+     "enum values must be at most 16383 characters long"),
+])
+def test_long_strings_are_refused_quickly(field: str, at: str, says: str) -> None:
+    started = time.monotonic()
+    expect(book(field), line=FIELDS_LINE, at=at, says=says)
+    assert time.monotonic() - started < SLOW
+
+
+@pytest.mark.usefixtures("warm")
+def test_a_long_version_is_refused_quickly() -> None:
+    text = HEADER.replace("{name: shop}", "{name: shop, version: '" + "1" * 200_000 + "x'}")
+    (problem,) = quickly_rejected(text + "      title: str\n")
+    assert (problem.line, problem.message) == (2, "`version` must be at most 64 characters long")

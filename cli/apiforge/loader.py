@@ -20,7 +20,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.composer import Composer, MaxDepthExceededError
+from ruamel.yaml.error import MarkedYAMLError, StreamMark
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
@@ -29,6 +31,8 @@ from .errors import SpecError, SpecProblem, UserError
 from .spec import (
     FIELD_TYPES,
     KEY,
+    MAX_FIELDS,
+    MAX_RESOURCES,
     RESERVED_RESOURCES,
     FieldSpec,
     Located,
@@ -49,34 +53,65 @@ def load_spec(path: Path) -> tuple[Spec, str]:
     return load_spec_text(text, filename=str(path)), text
 
 
-def load_spec_text(text: str, *, filename: str) -> Spec:
-    """Parse, validate and cross-check a spec; raise `SpecError` listing every problem."""
-    document = _parse_yaml(text, filename)
+def load_spec_text(text: str, *, filename: str, generation_checks: bool = True) -> Spec:
+    """Parse, validate and cross-check a spec; raise `SpecError` listing every problem.
+
+    This is the one validation every command runs. `generation_checks` adds what the
+    later stages need (defaults that fit their field, derivable test values): whatever
+    they could refuse is refused here, located. Only a snapshot of a spec generated
+    before — which must keep loading as it was accepted then — goes without them.
+    """
+    document = check_yaml(text, filename=filename)
     try:
         spec = Spec.model_validate(_plain(document))
     except ValidationError as error:
         raise SpecError(_locate(filename, document, _validation_problems(error))) from None
     problems = cross_check(spec)
+    if not problems and generation_checks:
+        from .feasibility import generation_problems
+
+        problems = generation_problems(spec)
     if problems:
         raise SpecError(_locate(filename, document, problems))
     return spec
+
+
+def check_yaml(text: str, *, filename: str) -> CommentedMap:
+    """The spec's YAML mapping, within the input limits; a `SpecError` otherwise.
+
+    Commands that edit the YAML text run this first, so no parser meets unbounded input.
+    """
+    if len(text) > MAX_SPEC_BYTES or len(text.encode("utf-8", "replace")) > MAX_SPEC_BYTES:
+        raise SpecError([_too_large(filename)])
+    return _parse_yaml(text, filename)
 
 
 # ------------------------------------------------------------------- reading, YAML
 
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
+# Input limits. A real spec is a few kilobytes and a few levels deep; these bounds stop
+# pathological YAML (a 5 MB file, 5,000 nested brackets, an alias bomb) within seconds,
+# with a located message, instead of minutes, a RecursionError or all the memory.
+MAX_SPEC_BYTES = 1024 * 1024
+MAX_DEPTH = 64  # levels of nested collections, counting aliased ones where they are used
+MAX_VALUES = 200_000  # scalars and collections, counting an alias as a copy of its node
+
 
 def read_spec_text(path: Path) -> str:
-    """The spec file's text; a missing, unreadable or non-UTF-8 file is a clear error."""
+    """The spec file's text; a missing, unreadable, too large or non-UTF-8 file is a clear
+    error. Never more than the size limit is read."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise UserError(f"{path}: no such spec file") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a folder, not a spec file") from None
     except OSError as error:
         raise UserError(f"{path}: cannot read the spec: {error.strerror or error}") from None
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError([_too_large(str(path))])
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -92,14 +127,63 @@ def _line_and_column(text: str, offset: int) -> tuple[int, int]:
     return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
+def _too_large(filename: str) -> SpecProblem:
+    return SpecProblem(filename, 1, 1, f"the spec is larger than {MAX_SPEC_BYTES // 1024 // 1024} "
+                                       "MiB, the most apiforge reads; a spec describes "
+                                       "resources and fields, not data")
+
+
+class _LimitExceeded(Exception):
+    """A YAML input limit was crossed at `mark`."""
+
+    def __init__(self, mark: StreamMark, message: str) -> None:
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer, refusing an alias used inside the node it names: such a loop
+    would make the document infinite."""
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.open_anchors: list[str | None] = []  # of the nodes being composed, outermost first
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.parser.peek_event()
+        if isinstance(event, AliasEvent):
+            if event.anchor in self.open_anchors:
+                raise _LimitExceeded(event.start_mark, f"the alias `*{event.anchor}` refers to "
+                                                       "a collection that contains it")
+            return super().compose_node(parent, index)
+        self.open_anchors.append(event.anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.open_anchors.pop()
+
+
+def _bounded_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Composer = _BoundedComposer
+    yaml.max_depth = MAX_DEPTH + 1  # ruamel counts the scalars at the bottom as a level
+    return yaml
+
+
 def _parse_yaml(text: str, filename: str) -> CommentedMap:
+    yaml = _bounded_yaml()
     try:
-        # Composing first finds every duplicate key; loading would stop at the first.
-        root = YAML(typ="rt").compose(text)
-        duplicates = _duplicate_key_problems(root, filename)
-        if duplicates:
-            raise SpecError(duplicates)
-        document = YAML(typ="rt").load(text)
+        # Composing first finds every duplicate key (loading would stop at the first) and
+        # measures what aliases expand to; the document is then built from the same nodes.
+        root = yaml.compose(text)
+        problems = _expansion_problems(root, filename) or _duplicate_key_problems(root, filename)
+        if problems:
+            raise SpecError(problems)
+        document = yaml.constructor.construct_document(root) if root is not None else None
+    except _LimitExceeded as error:
+        raise SpecError([_marked(filename, error.mark, error.message)]) from None
+    except MaxDepthExceededError as error:
+        raise SpecError([_marked(filename, error.problem_mark, _too_deep())]) from None
     except MarkedYAMLError as error:
         raise SpecError([_syntax_problem(filename, text, error)]) from None
     except ReaderError as error:  # a character YAML forbids, such as a control character
@@ -115,6 +199,48 @@ def _parse_yaml(text: str, filename: str) -> CommentedMap:
                                      "the spec must be a mapping with the keys `apiforge`, "
                                      "`service` and `resources`")])
     return document
+
+
+def _marked(filename: str, mark: StreamMark | None, message: str) -> SpecProblem:
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return SpecProblem(filename, line, column, message)
+
+
+def _too_deep() -> str:
+    return (f"the spec is nested more than {MAX_DEPTH} levels deep, the most apiforge reads "
+            "(a spec needs fewer than ten)")
+
+
+def _expansion_problems(root: Node | None, filename: str) -> list[SpecProblem]:
+    """What the document becomes once every alias is replaced by a copy of its node:
+    too many values, or nesting too deep (aliases nest without brackets), is refused
+    at the first node that crosses the limit — before anything is expanded."""
+    measured: dict[int, tuple[int, int]] = {}  # node id → (values, depth) expanded
+    pending: list[tuple[Node, bool]] = [(root, False)] if root is not None else []
+    while pending:  # post-order without recursion: aliased chains can be long
+        node, children_done = pending.pop()
+        children = _children(node)
+        if not children_done:
+            if id(node) not in measured:
+                pending.append((node, True))
+                pending.extend((child, False) for child in children)
+            continue
+        values = 1 + sum(measured[id(child)][0] for child in children)
+        depth = 1 + max((measured[id(child)][1] for child in children), default=0)
+        measured[id(node)] = (values, depth)
+        if values > MAX_VALUES:
+            return [_marked(filename, node.start_mark,
+                            f"the spec holds more than {MAX_VALUES:,} values, counting what "
+                            "YAML aliases repeat; that is the most apiforge reads")]
+        if depth > MAX_DEPTH + 1:  # as ruamel counts: the scalars at the bottom are a level
+            return [_marked(filename, node.start_mark, _too_deep())]
+    return []
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [item for pair in node.value for item in pair]
+    return list(node.value) if isinstance(node, SequenceNode) else []
 
 
 def _duplicate_key_problems(root: Node | None, filename: str) -> list[SpecProblem]:
@@ -524,9 +650,11 @@ def spec_json_schema() -> dict[str, Any]:
         pattern=NAME_PATTERN, **{"not": {"enum": sorted(RESERVED_RESOURCES)}}
     )
     resources["minProperties"] = 1
+    resources["maxProperties"] = MAX_RESOURCES
     fields = definitions["ResourceSpec"]["properties"]["fields"]
     fields.setdefault("propertyNames", {}).update(pattern=NAME_PATTERN)
     fields["minProperties"] = 1
+    fields["maxProperties"] = MAX_FIELDS
     # The short form `title: str` is a field written as its type alone.
     fields["additionalProperties"] = {
         "anyOf": [fields["additionalProperties"], {"type": "string", "enum": list(FIELD_TYPES)}]

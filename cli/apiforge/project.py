@@ -71,6 +71,7 @@ def new_service(
             f"{project_dir} already exists and is not empty; choose another name or --dir"
         )
     original = STARTER_SPEC if spec_path is None else loader.read_spec_text(spec_path)
+    loader.check_yaml(original, filename=str(spec_path or SPEC_FILE))  # bounded, before editing
     spec_text = set_service_settings(original, name=name, database=database)
     spec = loader.load_spec_text(spec_text, filename=str(spec_path or SPEC_FILE))
     from .regenerate import plan_for_new_project
@@ -121,6 +122,8 @@ def set_service_settings(text: str, *, name: str, database: str | None) -> str:
         _, indent, sequence_offset = load_yaml_guess_indent(text)
     except YAMLError:
         return text
+    except IndexError:  # ruamel's guess trips over a `key:` line before `---` (%TAG ...:)
+        indent, sequence_offset = None, None
     if not isinstance(document, CommentedMap):
         return text
     if "service" not in document:
@@ -323,6 +326,7 @@ def edit_and_regenerate(project: Path, edit: Any, *, dry_run: bool, allow_destru
 
     spec_path = project / SPEC_FILE
     text = loader.read_spec_text(spec_path)
+    loader.check_yaml(text, filename=str(spec_path))  # bounded, before the editor parses it
     edited = edit(text, str(spec_path))
     return regenerate(
         project, dry_run=dry_run, allow_destructive=allow_destructive, spec_text=edited

@@ -7,9 +7,10 @@ many rows as they like without tripping unique constraints.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 # The standard library's regex parser (the deprecated `sre_parse` before 3.11).
 from re import _constants as sre_constants  # type: ignore[attr-defined]
@@ -30,30 +31,92 @@ _CATEGORY_CHARS = {
 _ANY_CHARS = "abcdefghijklmnopqrstuvwxyz"
 
 
+class SampleError(UserError):
+    """No valid test values can be derived for a field; `option` is what to loosen.
+
+    The loader derives every sample while validating, so a spec that loads never
+    raises this later (DESIGN §1: check everything, then write).
+    """
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+# Bounds on deriving values for a pattern, so that no pattern makes validation hang.
+MAX_SAMPLE_LENGTH = 10_000  # characters in one derived value
+MAX_GENERATION_STEPS = 500_000  # pattern nodes and groups visited building all skeletons
+MAX_PATTERN_CHECKS = 200_000  # candidate values matched against the pattern
+MAX_COUNTER_WIDTH = 32  # symbols of the run that hold the counter
+COUNTER_VALUES = range(1, 3000)  # the values of `n` a derived expression must serve
+PROBES = (1, 2, 9, 10, 99, 100, 999, 1000, 2999)  # most unfit candidates fail one of these
+
+
+@functools.lru_cache(maxsize=256)
 def pattern_expression(pattern: str, *, min_length: int | None, max_length: int | None) -> str:
     """An expression of `n` giving distinct strings that match `pattern`.
 
     A random match is taken as a skeleton and one run of digits or letters in it
     is replaced by `n` written in that alphabet; the result is verified against
-    the pattern for many values of `n` before it is used.
+    the pattern for many values of `n` before it is used. Candidates are matched by
+    pydantic-core's regex engine — the one the generated schema uses, and linear-time,
+    so a pattern such as `(a+)+$` cannot make this backtrack for minutes.
     """
-    compiled = re.compile(pattern)
+    accepts = _PatternCheck(pattern, min_length, max_length)
+    parsed = sre_parse.parse(pattern)
     rng = random.Random(pattern)  # seeded by the pattern: same spec, same tests
+    steps = [MAX_GENERATION_STEPS]
     for _ in range(400):
-        skeleton = _generate(sre_parse.parse(pattern), rng)
-        if not _fits(compiled, skeleton, min_length, max_length):
+        skeleton = _generate(parsed, rng, steps)
+        if not accepts(skeleton):
             continue
         # Besides the runs inside the skeleton, try a counter appended to it: a pattern
         # that only constrains the start (`^[A-Z]`) accepts that.
         for start, width, alphabet in [*_runs(skeleton), (len(skeleton), 6, ALPHABETS[0])]:
+            if width > MAX_COUNTER_WIDTH:  # the counter takes the run's tail: enough values
+                start, width = start + width - MAX_COUNTER_WIDTH, MAX_COUNTER_WIDTH
             prefix, suffix = skeleton[:start], skeleton[start + width :]
-            values = [prefix + encode(n, width, alphabet) + suffix for n in range(1, 3000)]
-            if all(_fits(compiled, value, min_length, max_length) for value in values):
+
+            def value(n: int, prefix: str = prefix, suffix: str = suffix, width: int = width,
+                      alphabet: str = alphabet) -> str:
+                return prefix + encode(n, width, alphabet) + suffix
+
+            if all(accepts(value(n)) for n in PROBES) and all(
+                accepts(value(n)) for n in COUNTER_VALUES
+            ):
                 return f"{prefix!r} + encode(n, {width}, {alphabet!r}) + {suffix!r}"
-    raise UserError(
+    raise SampleError(
         f"cannot derive distinct test values for pattern {pattern!r}; it needs a run of "
-        "at least 3 digits or letters that may vary (such as \\d{13} or [A-Z]{3})"
+        "at least 3 digits or letters that may vary (such as \\d{13} or [A-Z]{3})",
+        option="pattern",
     )
+
+
+class _PatternCheck:
+    """Whether a value fits the pattern and the length limits, as the generated schema
+    checks it; refuses to run more than MAX_PATTERN_CHECKS times."""
+
+    def __init__(self, pattern: str, min_length: int | None, max_length: int | None) -> None:
+        from pydantic_core import SchemaError, SchemaValidator, core_schema
+
+        try:
+            self.validator = SchemaValidator(core_schema.str_schema(
+                pattern=pattern, min_length=min_length, max_length=max_length
+            ))
+        except SchemaError as error:
+            last_line = str(error).strip().splitlines()[-1].strip()
+            reason = last_line.removeprefix("error: ").removeprefix("SchemaError: ")
+            raise SampleError(f"pattern cannot be used by pydantic's regex engine: {reason}",
+                              option="pattern") from None
+        self.pattern, self.left = pattern, MAX_PATTERN_CHECKS
+
+    def __call__(self, value: str) -> bool:
+        self.left -= 1
+        if self.left < 0:
+            raise SampleError(f"cannot derive distinct test values for pattern "
+                              f"{self.pattern!r} within {MAX_PATTERN_CHECKS:,} tries; "
+                              "simplify it", option="pattern")
+        return bool(self.validator.isinstance_python(value))
 
 
 def encode(n: int, width: int, alphabet: str) -> str:
@@ -77,17 +140,27 @@ def _runs(text: str) -> list[tuple[int, int, str]]:
     return sorted(runs, key=lambda run: -run[1])
 
 
-def _fits(compiled: re.Pattern[str], value: str, low: int | None, high: int | None) -> bool:
-    return bool(compiled.search(value)) and (low is None or len(value) >= low) and (
-        high is None or len(value) <= high
-    )
+def _generate(parsed: Any, rng: random.Random, steps: list[int]) -> str:
+    """A random string the parsed pattern matches; `steps` is the budget left, shared by
+    every skeleton of one pattern (nested repeats multiply, even of empty groups)."""
+    _take_step(steps)
+    text = "".join(_generate_node(op, arg, rng, steps) for op, arg in parsed)
+    if len(text) > MAX_SAMPLE_LENGTH:
+        raise SampleError(f"the pattern needs values longer than {MAX_SAMPLE_LENGTH:,} "
+                          "characters; apiforge cannot derive test values for it",
+                          option="pattern")
+    return text
 
 
-def _generate(parsed: Any, rng: random.Random) -> str:
-    return "".join(_generate_node(op, arg, rng) for op, arg in parsed)
+def _take_step(steps: list[int]) -> None:
+    steps[0] -= 1
+    if steps[0] < 0:
+        raise SampleError("the pattern is too complex to derive test values for; simplify "
+                          "its nested repeats", option="pattern")
 
 
-def _generate_node(op: Any, arg: Any, rng: random.Random) -> str:
+def _generate_node(op: Any, arg: Any, rng: random.Random, steps: list[int]) -> str:
+    _take_step(steps)
     name = str(op)
     if name == "LITERAL":
         return chr(arg)
@@ -100,18 +173,22 @@ def _generate_node(op: Any, arg: Any, rng: random.Random) -> str:
     if name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
         low, high, sub = arg
         high = min(high, low + 8) if high != sre_constants.MAXREPEAT else low + 8
-        return "".join(_generate(sub, rng) for _ in range(rng.randint(low, high)))
+        if low > MAX_SAMPLE_LENGTH:
+            raise SampleError(f"the pattern repeats something at least {low:,} times; "
+                              "apiforge cannot derive test values for it", option="pattern")
+        return "".join(_generate(sub, rng, steps) for _ in range(rng.randint(low, high)))
     if name == "SUBPATTERN":
-        return _generate(arg[-1], rng)
+        return _generate(arg[-1], rng, steps)
     if name == "ATOMIC_GROUP":
-        return _generate(arg, rng)
+        return _generate(arg, rng, steps)
     if name == "BRANCH":
-        return _generate(rng.choice(arg[1]), rng)
+        return _generate(rng.choice(arg[1]), rng, steps)
     if name == "AT":
         return ""
     if name == "CATEGORY":
         return rng.choice(_CATEGORY_CHARS.get(str(arg), "a"))
-    raise UserError(f"cannot derive test values for a pattern using {name.lower()}")
+    raise SampleError(f"cannot derive test values for a pattern using {name.lower()}",
+                      option="pattern")
 
 
 def _generate_class(items: Any, rng: random.Random) -> str:
@@ -134,14 +211,27 @@ def _generate_class(items: Any, rng: random.Random) -> str:
 
 
 def _int_bounds(field: FieldSpec) -> tuple[int, int]:
-    """The integers allowed by the field's limits, narrowed to a practical range."""
+    """The integers allowed by the field's limits and its column, narrowed to a practical
+    range."""
+    from .model import INTEGER_RANGES  # model imports this module
+
+    column_low, column_high = INTEGER_RANGES[field.type]
     low = field.ge if field.ge is not None else (field.gt + 1 if field.gt is not None else None)
     high = field.le if field.le is not None else (field.lt - 1 if field.lt is not None else None)
     low_int = 1 if low is None else int(low)
-    high_int = low_int + 1_000_000 if high is None else int(high)
+    high_int = min(column_high, low_int + 1_000_000) if high is None else int(high)
     if low is None and high_int < low_int:
-        low_int = high_int - 1_000_000
+        low_int = max(column_low, high_int - 1_000_000)
+    if high_int < low_int:
+        raise SampleError(f"no {field.type} fits the field's limits",
+                          option=_first_bound(field))
     return low_int, high_int
+
+
+def _first_bound(field: FieldSpec) -> str | None:
+    """The option to point at when the limits together leave no value."""
+    names = ("ge", "gt", "le", "lt", "decimal_places", "max_digits")
+    return next((name for name in names if getattr(field, name) is not None), None)
 
 
 def _float_expression(field: FieldSpec) -> str:
@@ -158,6 +248,12 @@ def _decimal_expression(field: FieldSpec) -> str:
     from .model import decimal_size  # model imports this module
 
     precision, places = decimal_size(field)
+    with localcontext() as context:
+        context.prec = 2 * 38 + 2  # exact for every column (38 digits) and bound beside it
+        return _decimal_sample(field, precision, places)
+
+
+def _decimal_sample(field: FieldSpec, precision: int, places: int) -> str:
     unit = Decimal(1).scaleb(-places)
     largest = Decimal(10) ** (precision - places) - unit
     low, high = -largest, largest
@@ -173,8 +269,9 @@ def _decimal_expression(field: FieldSpec) -> str:
         low = max(low, min(Decimal(1), high))  # positive samples read better
     first, last = int(low.scaleb(places)), int(high.scaleb(places))
     if last < first:
-        raise UserError(
-            f"no decimal with {places} places and {precision} digits fits the field's limits"
+        raise SampleError(
+            f"no decimal with {places} places and {precision} digits fits the field's limits",
+            option=_first_bound(field),
         )
     span = min(last - first + 1, 10**9)
     return f'format(decimal.Decimal({first} + n % {span}).scaleb(-{places}), "f")'

@@ -95,8 +95,9 @@ class NodeProblems(ValueError):
         super().__init__("; ".join(message for _, message in problems))
 
 
-# StrictFloat rather than float: a lax float would silently read `ge: true` as 1.0.
-Number = StrictInt | StrictFloat | Decimal
+# StrictFloat rather than float: a lax float would silently read `ge: true` as 1.0 (and a
+# lax Decimal `ge: '0'` as a number that the generated code cannot even spell).
+Number = StrictInt | StrictFloat
 Name = Annotated[str, Field(min_length=1, max_length=63)]
 
 
@@ -136,6 +137,32 @@ FieldName = Annotated[Name, AfterValidator(_check_field_name)]
 ResourceName = Annotated[Name, AfterValidator(_check_resource_name)]
 
 
+# Bounds on the size of what a spec describes: generating stays within a minute, and
+# every database can hold the tables (PostgreSQL takes at most 1,600 columns).
+MAX_RESOURCES = 250
+MAX_FIELDS = 250
+MAX_ENUM_VALUES = 1000
+MAX_PATTERN_LENGTH = 1000
+MAX_PATTERN_DEPTH = 20
+
+
+def _group_depth(pattern: str) -> int:
+    """How deeply a pattern nests its groups (an upper bound: brackets in classes count)."""
+    depth = deepest = 0
+    escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
@@ -157,7 +184,7 @@ class FieldSpec(StrictModel):
     max_digits: Annotated[StrictInt, Field(ge=1, le=38)] | None = None
     decimal_places: Annotated[StrictInt, Field(ge=0, le=37)] | None = None
     values: tuple[StrictStr, ...] | None = None
-    to: StrictStr | None = None
+    to: Annotated[StrictStr, Field(max_length=63)] | None = None  # a resource name
     on_delete: Literal["cascade", "restrict", "set_null"] | None = None
     filter: StrictBool | Literal["range"] = False
     search: StrictBool = False
@@ -171,6 +198,17 @@ class FieldSpec(StrictModel):
     def expand_short_form(cls, raw: Any) -> Any:
         """`title: str` is short for `title: {type: str}`."""
         return {"type": raw} if isinstance(raw, str) else raw
+
+    @field_validator("pattern")
+    @classmethod
+    def check_pattern_size(cls, pattern: str | None) -> str | None:
+        """Bound a pattern before any regex parser sees it: Python's recurses per group."""
+        if pattern is not None and len(pattern) > MAX_PATTERN_LENGTH:
+            raise ValueError(f"pattern is {len(pattern):,} characters long; apiforge takes "
+                             f"patterns of up to {MAX_PATTERN_LENGTH:,}")
+        if pattern is not None and _group_depth(pattern) > MAX_PATTERN_DEPTH:
+            raise ValueError(f"pattern nests groups more than {MAX_PATTERN_DEPTH} deep")
+        return pattern
 
     @property
     def has_default(self) -> bool:
@@ -220,11 +258,17 @@ class FieldSpec(StrictModel):
             where: Path = (KEY,) if self.values is None else ("values",)
             yield where, "an enum field needs `values`: a non-empty list of strings"
             return
+        if len(self.values) > MAX_ENUM_VALUES:
+            yield ("values",), (f"an enum field takes at most {MAX_ENUM_VALUES} values, not "
+                                f"{len(self.values):,}; keep longer lists in a resource")
+            return
+        seen: set[str] = set()
         for index, value in enumerate(self.values):
             if not value:
                 yield ("values", index), "enum values must be non-empty strings"
-            elif value in self.values[:index]:
+            elif value in seen:
                 yield ("values", index), f"enum values must be unique; {value!r} is repeated"
+            seen.add(value)
 
     def _bound_problems(self) -> Iterator[Located]:
         for option in ("ge", "gt", "le", "lt", "default"):
@@ -345,6 +389,13 @@ class ResourceSpec(StrictModel):
             raise ValueError("a resource needs at least one field")
         return fields
 
+    @field_validator("fields")
+    @classmethod
+    def check_field_count(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
+        if len(fields) > MAX_FIELDS:
+            raise ValueError(f"a resource takes at most {MAX_FIELDS} fields, not {len(fields):,}")
+        return fields
+
     @field_validator("actions")
     @classmethod
     def check_actions(cls, actions: tuple[str, ...]) -> tuple[str, ...]:
@@ -368,7 +419,7 @@ class ServiceSpec(StrictModel):
     package: StrictStr | None = None
     title: StrictStr | None = None
     description: StrictStr | None = None
-    version: StrictStr = "0.1.0"
+    version: Annotated[StrictStr, Field(max_length=64)] = "0.1.0"  # bounds its regex's work
     api_prefix: StrictStr = "/api/v1"
     database: Literal["sqlite", "postgresql", "mysql"] = "sqlite"
 
@@ -435,6 +486,16 @@ class Spec(StrictModel):
     def check_resource_names(cls, resources: dict[str, ResourceSpec]) -> dict[str, ResourceSpec]:
         if not resources:
             raise ValueError("the spec needs at least one resource")
+        return resources
+
+    @field_validator("resources")
+    @classmethod
+    def check_resource_count(
+        cls, resources: dict[str, ResourceSpec]
+    ) -> dict[str, ResourceSpec]:
+        if len(resources) > MAX_RESOURCES:
+            raise ValueError(f"a spec takes at most {MAX_RESOURCES} resources, not "
+                             f"{len(resources):,}; split the service")
         return resources
 
     def plural_of(self, name: str) -> str:
