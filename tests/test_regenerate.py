@@ -297,3 +297,22 @@ def test_add_resource_asks_for_fields_at_a_terminal(
     assert result.exit_code == 0, result.output
     assert "did you mean" in result.output  # the typo is caught and asked again
     assert "label: {type: str, unique: true}" in (shop / "apiforge.yaml").read_text()
+
+
+def test_a_field_the_user_and_the_spec_both_added_conflicts_instead_of_doubling(
+    shop: Path,
+) -> None:
+    """Issue 8 item 7: never two `subtitle` lines that Python accepts silently."""
+    model = shop / "src/shop/models/product.py"
+    title = "    title: Mapped[str] = mapped_column(String(100))\n"
+    mine = "    subtitle: Mapped[str | None] = mapped_column(String(50), nullable=True)\n"
+    model.write_text(model.read_text().replace(title, title + mine))
+    field = "      subtitle: {type: str, max_length: 50, default: ''}\n"
+    edit_spec(shop, "      price:", field + "      price:")
+
+    result = runner.invoke(app, ["regenerate", "--project", str(shop)])
+
+    assert result.exit_code == 1, result.output
+    text = model.read_text()
+    assert text.count("subtitle: Mapped[str]") == 1  # the generator's, inside the markers
+    assert f"<<<<<<< yours (on disk)\n{mine}=======\n" in text

@@ -6,6 +6,7 @@ what each combination of base / yours / generated means for the file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -105,20 +106,48 @@ def _merge_text(
 def _insertion_beside_change(
     base: Sequence[str], yours: Sequence[str], generated: Sequence[str]
 ) -> list[str] | None:
-    """Resolve the one kind of diff3 conflict that loses nothing when resolved: one side
-    only added lines right before or after the region the other side changed (a custom
-    endpoint appended at the end of a router the generator also changed, say)."""
-    for added, changed, added_first in ((yours, generated, False), (generated, yours, True)):
-        if base and added[-len(base) :] == base and len(added) > len(base):
-            extra = added[: len(added) - len(base)]  # lines added before the region
-            return [*extra, *changed]
-        if base and added[: len(base)] == base and len(added) > len(base):
-            extra = added[len(base) :]  # lines added after the region
-            return [*changed, *extra]
-        if not base and not added_first:
-            # Both sides only inserted at the same place: keep both, generated first.
-            return [*generated, *yours]
+    """Resolve the one kind of diff3 conflict where nothing is guessed: one side only added
+    lines right before or after a region the other side rewrote without adding any (a
+    custom route appended after a route the generator renamed).
+
+    Everything else stays a conflict, as `git merge-file` leaves it: insertions at the same
+    point (is the user's `subtitle` the generator's new `subtitle`?), a region that grew
+    (where do its new lines go relative to the user's?), or the two defining one name.
+    """
+    if not base:
+        return None  # both sides inserted different lines at one point
+    for added, changed in ((yours, generated), (generated, yours)):
+        if len(added) <= len(base) or len(changed) > len(base):
+            continue
+        if added[: len(base)] == base:
+            extra, merged = added[len(base) :], [*changed, *added[len(base) :]]
+        elif added[-len(base) :] == base:
+            extra, merged = added[: -len(base)], [*added[: -len(base)], *changed]
+        else:
+            continue
+        rewritten = [line for line in changed if line not in base]
+        if _defined_names(extra) & _defined_names(rewritten):
+            return None
+        return merged
     return None
+
+
+# The name a line of Python binds: `def name(`, `class name`, `name: type`, `name = value`.
+DEFINITION = re.compile(
+    r"^\s*(?:(?:async\s+)?def\s+(\w+)|class\s+(\w+)|([A-Za-z_]\w*)\s*(?::(?!=)|=(?!=)))"
+)
+
+
+def _defined_names(lines: Sequence[str]) -> set[str]:
+    import keyword
+
+    names = set()
+    for line in lines:
+        match = DEFINITION.match(line)
+        name = match and next(group for group in match.groups() if group)
+        if name and not keyword.iskeyword(name):
+            names.add(name)
+    return names
 
 
 def _conflict_block(yours: Sequence[str], generated: Sequence[str]) -> list[str]:
