@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from . import loader, render, state, writer
 from .errors import SpecError, UserError
+from .merge import MarkedFile, marked_files
 from .model import derive
 from .plan import FilePlan, PlannedFile
 from .spec import Spec
@@ -37,7 +39,24 @@ class RegenerateResult:
 
     @property
     def conflicts(self) -> int:
-        return len(self.update.conflicts)
+        """Files left with conflict markers: this run's conflicts and any still unresolved."""
+        return len(self.markers)
+
+    @cached_property
+    def markers(self) -> tuple[MarkedFile, ...]:
+        """Every file apiforge manages that holds conflict markers once this run is done."""
+        after = {change.path: change.content for change in self.update.changes}
+        return marked_files(after, self.generated)
+
+    @property
+    def generated(self) -> dict[str, str]:
+        """Path → the text generated for it now (recorded as its new baseline)."""
+        prefix = f"{state.BASELINE_DIR}/"
+        return {
+            path.removeprefix(prefix): text
+            for path, text in self.files.items()
+            if path.startswith(prefix)
+        }
 
     @property
     def changed_paths(self) -> list[str]:

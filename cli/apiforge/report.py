@@ -157,11 +157,15 @@ def print_diff(console: Console, diff: str) -> None:
 
 def _drift_detail(item: FileDrift) -> str:
     if item.kind == "conflict":
-        lines = ", ".join(str(number) for number in item.lines)
-        return f"conflict markers on line{'s' if len(item.lines) > 1 else ''} {lines}"
+        return _marker_detail(item.lines)
     if item.kind == "missing":
         return "generated file not on disk"
     return "differs from the generated file"
+
+
+def _marker_detail(lines: Sequence[int]) -> str:
+    numbers = ", ".join(str(number) for number in lines)
+    return f"conflict markers on line{'s' if len(lines) > 1 else ''} {numbers}"
 
 
 def _stale_detail(result: CheckResult) -> str:
@@ -244,6 +248,15 @@ def print_regenerate(console: Console, result: RegenerateResult) -> None:
         console.print(Text(f"Migration {verb}: {result.migration_path}", style="bold"))
         for line in result.migration_summary:
             console.print(Text(f"  - {line}"))
+    if result.markers:
+        console.print()
+        count = len(result.markers)
+        verb = "would hold" if result.dry_run else ("hold" if count != 1 else "holds")
+        heading = f"{count} file{'s' if count != 1 else ''} {verb} conflict markers:"
+        console.print(Text(heading, style="bold red"))
+        for marked in result.markers:
+            detail = _marker_detail(marked.lines)
+            console.print(file_line("conflict", ACTION_STYLES["conflict"], marked.path, detail))
     console.print()
     console.print(_regenerate_summary(result))
     print_next_steps(console, regenerate_steps(result))
@@ -272,6 +285,8 @@ def _regenerate_summary(result: RegenerateResult) -> Text:
     parts = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
     prefix = "Would change" if result.dry_run else "Done"
     style = "bold red" if result.conflicts else "bold green"
+    if not result.changed_paths and result.conflicts:
+        return Text("Nothing to change, but conflict markers are left to resolve.", style=style)
     if not result.changed_paths:
         return Text("Nothing to do: the project is in step with the spec.", style="bold green")
     return Text(f"{prefix}: {parts}.", style=style)
@@ -280,7 +295,7 @@ def _regenerate_summary(result: RegenerateResult) -> Text:
 def regenerate_steps(result: RegenerateResult) -> list[str]:
     steps = []
     if result.conflicts:
-        paths = " ".join(c.path for c in result.update.conflicts)
+        paths = " ".join(marked.path for marked in result.markers)
         steps.append(f"resolve the conflict markers (<<<<<<< / >>>>>>>) in: {paths}")
     if result.dry_run and result.changed_paths:
         steps.append("run the same command without --dry-run to apply it")
