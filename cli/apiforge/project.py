@@ -268,6 +268,7 @@ def edit_and_regenerate(
     """
     from .regenerate import regenerate
 
+    writer.recover(project)  # the spec to edit is the one a killed write left complete
     spec_path = project / SPEC_FILE
     text = loader.read_spec_text(spec_path)
     edited = edit(text, str(spec_path))

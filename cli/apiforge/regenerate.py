@@ -73,6 +73,7 @@ def regenerate(
     spec_text: str | None = None,
 ) -> RegenerateResult:
     """Merge the newly generated project into `project`; `spec_text` replaces the spec file."""
+    writer.recover(project)  # a write a killed command left half done comes first
     recorded = state.load_state(project)
     current_text = _read_spec(project)
     new_text = current_text if spec_text is None else spec_text
