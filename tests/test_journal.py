@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -337,3 +338,215 @@ def test_a_really_read_only_folder_changes_nothing_and_leaves_nothing(tmp_path: 
     assert "could not be restored" not in run.stdout
     assert snapshot(root) == old != new
     assert sorted(os.listdir(base)) == ["project"]
+
+
+# --- the real command, killed at random instants --------------------------------------------
+
+KILL_SPEC = """\
+apiforge: 1
+service:
+  name: shop
+resources:
+  author:
+    fields:
+      name: {type: str, max_length: 100}
+  book:
+    fields:
+      title: {type: str, max_length: 200}
+      author: {type: ref, to: author}
+  review:
+    fields:
+      body: text
+      book: {type: ref, to: book}
+"""
+GROWN_SPEC = KILL_SPEC.replace(
+    "      name: {type: str, max_length: 100}\n",
+    "      name: {type: str, max_length: 100}\n      bio: {type: text, required: false}\n",
+).replace("      body: text\n", "      body: text\n      stars: {type: int, default: 3}\n")
+STEP_DELAY = "0.01"  # seconds per write step: a write phase long enough to land kills in
+
+
+def apiforge_process(project: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(CLI_DIR), writer.TEST_DELAY_VARIABLE: STEP_DELAY}
+    return subprocess.Popen(
+        [sys.executable, "-m", "apiforge", *args, "--project", str(project)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_in_the_write_phase(
+    process: subprocess.Popen[str], project: Path, signum: int, delay: float
+) -> str:
+    """Wait for the transaction folder to appear, then `delay` seconds, then send `signum`;
+    return what the process wrote on stderr."""
+    import time
+
+    while not (project / writer.TRANSACTION_DIR).exists() and process.poll() is None:
+        time.sleep(0.001)
+    time.sleep(delay)
+    if process.poll() is None:
+        process.send_signal(signum)
+    return process.communicate(timeout=300)[1]
+
+
+def test_regenerate_killed_at_random_instants_leaves_old_or_new_and_no_litter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILL and SIGTERM at random instants of the write phase of `python -m apiforge
+    regenerate` (runs in parallel); the next command (`check`) recovers, and the project is
+    all old or all new, its record loads, and no staging is left anywhere.
+    APIFORGE_KILL_RUNS=24 runs more kills."""
+    import random
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from typer.testing import CliRunner
+
+    from apiforge import project as projects
+    from apiforge.cli import app
+    from apiforge.regenerate import regenerate
+
+    (tmp_path / "spec.yaml").write_text(KILL_SPEC)
+    template = tmp_path / "template" / "shop"
+    projects.new_service("shop", spec_path=tmp_path / "spec.yaml", database=None,
+                         directory=template.parent)  # fmt: skip
+    (template / "apiforge.yaml").write_text(GROWN_SPEC)
+    old = snapshot(template)
+
+    # One uninterrupted run in this process: the new tree, and how long its write lasts.
+    reference = tmp_path / "reference" / "shop"
+    shutil.copytree(template, reference)
+    monkeypatch.setenv(writer.TEST_DELAY_VARIABLE, STEP_DELAY)
+    real_write_files, timed = writer.write_files, []
+
+    def write_files(*args: object, **kwargs: object) -> None:
+        started = time.monotonic()
+        real_write_files(*args, **kwargs)  # type: ignore[arg-type]
+        timed.append(time.monotonic() - started)
+
+    monkeypatch.setattr(writer, "write_files", write_files)
+    regenerate(reference)
+    monkeypatch.undo()
+    new = snapshot(reference)
+    assert new != old and timed
+
+    runs = int(os.environ.get("APIFORGE_KILL_RUNS", "6"))
+    signals = [(signal.SIGKILL, signal.SIGTERM)[number % 2] for number in range(runs)]
+    projects_to_kill = []
+    for number in range(runs):
+        project = tmp_path / f"run{number}" / "shop"
+        shutil.copytree(template, project)
+        projects_to_kill.append(project)
+    with ThreadPoolExecutor(max_workers=runs) as pool:
+        processes = [apiforge_process(project, "regenerate") for project in projects_to_kill]
+        stderr = list(
+            pool.map(
+                lambda job: kill_in_the_write_phase(*job, random.uniform(0, timed[0])),
+                zip(processes, projects_to_kill, signals, strict=True),
+            )
+        )
+
+    seen: dict[str, int] = {}
+    for project, process, signum, errors in zip(
+        projects_to_kill, processes, signals, stderr, strict=True
+    ):
+        checked = CliRunner().invoke(app, ["check", "--project", str(project)])
+        assert "damaged" not in checked.output, checked.output
+        now = snapshot(project)
+        outcome = "new" if now == new else "old" if now == old else "mixed"
+        assert outcome != "mixed", (signum, errors)
+        assert os.listdir(project.parent) == ["shop"]  # no staging beside the project either
+        assert not (project / writer.TRANSACTION_DIR).exists()
+        if signum == signal.SIGTERM and process.returncode == 128 + signum:
+            said = "nothing was written" if outcome == "old" else "changes are in place"
+            assert said in errors, errors
+        key = f"{signal.Signals(signum).name}: {outcome} (exit {process.returncode})"
+        seen[key] = seen.get(key, 0) + 1
+    print(f"write phase {timed[0]:.2f}s; outcomes: {seen}")
+
+
+# --- what the next command says -------------------------------------------------------------
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    from apiforge import project as projects
+
+    (tmp_path / "spec.yaml").write_text(KILL_SPEC)
+    projects.new_service("shop", spec_path=tmp_path / "spec.yaml", database=None,
+                         directory=tmp_path / "code")  # fmt: skip
+    (tmp_path / "code/shop/apiforge.yaml").write_text(GROWN_SPEC)
+    return tmp_path / "code/shop"
+
+
+def cli(*args: str) -> object:
+    from typer.testing import CliRunner
+
+    from apiforge.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_the_next_command_completes_a_committed_write_and_says_so(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apiforge.regenerate import regenerate
+
+    monkeypatch.setattr(writer, "_apply", lambda *args: None)  # killed right after the commit
+    regenerate(shop)
+    monkeypatch.undo()
+    assert (shop / writer.TRANSACTION_DIR / writer.JOURNAL).is_file()
+
+    result = cli("check", "--project", str(shop))
+
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert re.search(
+        r"^apiforge: completed the write of an interrupted apiforge command \(\d+ files\)$",
+        result.stderr,  # type: ignore[attr-defined]
+        re.MULTILINE,
+    )
+    assert os.listdir(shop.parent) == ["shop"]
+    assert not (shop / writer.TRANSACTION_DIR).exists()
+
+
+def test_the_next_command_throws_away_an_uncommitted_staging_and_says_so(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apiforge.regenerate import regenerate
+
+    before = snapshot(shop)
+    monkeypatch.setattr(writer, "_write_journal", lambda *args: None)  # killed before it
+    monkeypatch.setattr(writer, "_apply", lambda *args: None)
+    regenerate(shop)
+    monkeypatch.undo()
+    assert snapshot(shop) != before  # the staging is there, the project files as they were
+
+    result = cli("regenerate", "--project", str(shop), "--dry-run")
+
+    assert "(it had written nothing)" in result.stderr  # type: ignore[attr-defined]
+    assert snapshot(shop) == before
+
+
+def test_regenerate_into_an_unwritable_folder_says_nothing_was_changed(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = snapshot(shop)
+    real_replace = os.replace
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        if Path(target).parent == shop / "src/shop/models":  # as a read-only folder refuses
+            raise PermissionError(13, "Permission denied")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+    result = cli("regenerate", "--project", str(shop))
+
+    assert result.exit_code == 2  # type: ignore[attr-defined]
+    assert "Permission denied; nothing was changed" in result.output  # type: ignore[attr-defined]
+    assert "restored" not in result.output  # type: ignore[attr-defined]
+    assert snapshot(shop) == before
+    assert os.listdir(shop.parent) == ["shop"]
