@@ -550,3 +550,40 @@ def test_regenerate_into_an_unwritable_folder_says_nothing_was_changed(
     assert "restored" not in result.output  # type: ignore[attr-defined]
     assert snapshot(shop) == before
     assert os.listdir(shop.parent) == ["shop"]
+
+
+# --- new-service ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_new_service_creates_nothing_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int
+) -> None:
+    real_write_bytes = Path.write_bytes
+
+    def write_bytes(path: Path, data: bytes) -> int:
+        if path.name == "b.txt":
+            os.kill(os.getpid(), signum)
+        return real_write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+
+    with pytest.raises(Interrupted, match="was not created") as caught:
+        writer.create_project(tmp_path / "code" / "shop", {"a.txt": "a", "b.txt": "b", "c": "c"})
+
+    assert caught.value.exit_code == 128 + signum
+    assert os.listdir(tmp_path) == []
+
+
+def test_new_service_sweeps_what_a_killed_one_left_but_not_a_live_ones(tmp_path: Path) -> None:
+    killed = tmp_path / f"{writer.STAGING_PREFIX}killed"
+    (killed / "project/src").mkdir(parents=True)
+    live = tmp_path / f"{writer.STAGING_PREFIX}live"
+    (live / "project").mkdir(parents=True)
+    foreign = tmp_path / f"{writer.STAGING_PREFIX}foreign"
+    (foreign / "backup").mkdir(parents=True)  # not a new-service tree: not ours to remove
+
+    with writer._locked(live):
+        writer.create_project(tmp_path / "shop", {"a.txt": "a"})
+
+    assert sorted(os.listdir(tmp_path)) == sorted(["shop", live.name, foreign.name])

@@ -476,17 +476,19 @@ def create_project(target: Path, files: Mapping[str, str]) -> None:
     """
     _refuse_non_empty(target)
     relative_paths = {path: check_relative_path(path) for path in files}
+    _sweep_stale_staging(target.parent)
     with _signals_handled() as signals:
         created_parents = _make_parents(target.parent)
         container: Path | None = None
         try:
             container = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target.parent))
-            tree = container / "project"  # a plain mkdir: the project gets normal permissions
-            tree.mkdir()
-            for path, relative in relative_paths.items():
-                _write_text(tree / relative, files[path])
-            signals.defer()  # one rename: it happens or it does not
-            _move_tree_into_place(tree, target)
+            with _locked(container):  # held while building: a sweep leaves it alone
+                tree = container / "project"  # a plain mkdir: normal permissions
+                tree.mkdir()
+                for path, relative in relative_paths.items():
+                    _write_text(tree / relative, files[path])
+                signals.defer()  # one rename: it happens or it does not
+                _move_tree_into_place(tree, target)
         except BaseException as error:
             if container is not None:
                 shutil.rmtree(container, ignore_errors=True)
@@ -499,6 +501,15 @@ def create_project(target: Path, files: Mapping[str, str]) -> None:
         shutil.rmtree(container, ignore_errors=True)
     if signals.received is not None:
         raise Interrupted(signals.received, f"{target} had been created completely first")
+
+
+def _sweep_stale_staging(parent: Path) -> None:
+    """Remove the trees a killed new-service left here: staging no live process holds."""
+    for stale in parent.glob(f"{STAGING_PREFIX}*") if parent.is_dir() else []:
+        with contextlib.suppress(OSError, UserError):
+            if {entry.name for entry in stale.iterdir()} <= {"project"}:  # nothing else's
+                with _locked(stale):
+                    shutil.rmtree(stale)
 
 
 def _refuse_non_empty(target: Path) -> None:
