@@ -377,6 +377,23 @@ def apiforge_process(project: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def comparable(tree: dict[str, bytes], old: dict[str, bytes]) -> dict[str, bytes]:
+    """`tree` with the revision files a run added reduced to their number: revision ids may
+    carry the time they were written, so two runs of one regenerate name them differently."""
+    added = {path for path in tree if "migrations/versions/" in path and path not in old}
+    kept = {path: content for path, content in tree.items() if path not in added}
+    if ".apiforge/state.json" in kept:
+        document = json.loads(kept[".apiforge/state.json"])
+        document["files"] = [
+            record
+            for record in document["files"]
+            if record["path"] not in {path.removeprefix(f"{state.BASELINE_DIR}/") for path in added}
+        ]
+        kept[".apiforge/state.json"] = json.dumps(document).encode()
+    kept["<added revision files>"] = str(len(added)).encode()
+    return kept
+
+
 def kill_in_the_write_phase(
     process: subprocess.Popen[str], project: Path, signum: int, delay: float
 ) -> str:
@@ -455,8 +472,11 @@ def test_regenerate_killed_at_random_instants_leaves_old_or_new_and_no_litter(
     ):
         checked = CliRunner().invoke(app, ["check", "--project", str(project)])
         assert "damaged" not in checked.output, checked.output
-        now = snapshot(project)
-        outcome = "new" if now == new else "old" if now == old else "mixed"
+        now = comparable(snapshot(project), old)
+        outcome = (
+            "new" if now == comparable(new, old) else "old" if now == comparable(old, old) else
+            "mixed"
+        )  # fmt: skip
         assert outcome != "mixed", (signum, errors)
         assert os.listdir(project.parent) == ["shop"]  # no staging beside the project either
         assert not (project / writer.TRANSACTION_DIR).exists()
