@@ -204,6 +204,38 @@ def test_an_error_at_any_step_changes_nothing_and_leaves_nothing(
         pytest.fail("the write never completed")
 
 
+def committed_but_not_applied(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state a kill right after the commit leaves: a journal, nothing applied yet."""
+    with monkeypatch.context() as patched:
+        patched.setattr(writer, "_apply", lambda *args: None)
+        writer.write_files(root, WRITES, remove=REMOVALS)
+    assert (root / writer.TRANSACTION_DIR / writer.JOURNAL).is_file()
+
+
+def test_a_journal_written_by_hand_is_a_clear_error(
+    trees: tuple[Path, dict[str, bytes], dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = trees[0]
+    committed_but_not_applied(root, monkeypatch)
+    (root / writer.TRANSACTION_DIR / writer.JOURNAL).write_text('{"state": "committed"}')
+
+    with pytest.raises(UserError, match="journal.json cannot be read .*restore it from version"):
+        writer.recover(root)
+
+
+def test_a_signal_during_recovery_waits_for_it_and_stops_after(
+    trees: tuple[Path, dict[str, bytes], dict[str, bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, old, new = trees
+    committed_but_not_applied(root, monkeypatch)
+    signal_on_step(monkeypatch, "replace", 1, signal.SIGINT)
+
+    with pytest.raises(Interrupted, match="completed the write .* first; nothing else was done"):
+        writer.recover(root)
+
+    assert assert_whole(root, old, new) == "new"
+
+
 # --- signals ------------------------------------------------------------------------------
 
 
@@ -363,6 +395,7 @@ GROWN_SPEC = KILL_SPEC.replace(
     "      name: {type: str, max_length: 100}\n",
     "      name: {type: str, max_length: 100}\n      bio: {type: text, required: false}\n",
 ).replace("      body: text\n", "      body: text\n      stars: {type: int, default: 3}\n")
+PARALLEL_KILLS = 6  # processes run (and killed) at once
 STEP_DELAY = "0.01"  # seconds per write step: a write phase long enough to land kills in
 
 
@@ -457,14 +490,17 @@ def test_regenerate_killed_at_random_instants_leaves_old_or_new_and_no_litter(
         project = tmp_path / f"run{number}" / "shop"
         shutil.copytree(template, project)
         projects_to_kill.append(project)
-    with ThreadPoolExecutor(max_workers=runs) as pool:
-        processes = [apiforge_process(project, "regenerate") for project in projects_to_kill]
-        stderr = list(
-            pool.map(
+    processes: list[subprocess.Popen[str]] = []
+    stderr: list[str] = []
+    for first in range(0, runs, PARALLEL_KILLS):
+        batch = slice(first, first + PARALLEL_KILLS)
+        started = [apiforge_process(project, "regenerate") for project in projects_to_kill[batch]]
+        with ThreadPoolExecutor(max_workers=PARALLEL_KILLS) as pool:
+            stderr += pool.map(
                 lambda job: kill_in_the_write_phase(*job, random.uniform(0, timed[0])),
-                zip(processes, projects_to_kill, signals, strict=True),
+                zip(started, projects_to_kill[batch], signals[batch], strict=True),
             )
-        )
+        processes += started
 
     seen: dict[str, int] = {}
     for project, process, signum, errors in zip(

@@ -2,8 +2,8 @@
 
 A write is one transaction in `PROJECT/.apiforge-transaction/`:
 
-1. prepare: every new file is staged in `new/` and every file it replaces or removes is
-   copied to `backup/`, each fsynced; the project itself is not touched yet;
+1. prepare: every new file is staged (and fsynced) in `new/`, and every file it replaces
+   or removes is copied to `backup/`; the project itself is not touched yet;
 2. commit: `journal.json` (every operation, with the sha256 of the old and new content) is
    fsynced under a temporary name and renamed into place — the point of no return;
 3. apply: staged files are renamed over their targets, removed files unlinked;
@@ -124,6 +124,8 @@ def write_files(root: Path, files: Mapping[str, str], *, remove: Iterable[str] =
     if clashing:
         raise UserError(f"cannot both write and remove {', '.join(clashing)}")
     recover(root)  # a transaction a killed command left behind comes first
+    if not targets and not removals:
+        return  # nothing to write: a read-only project is fine
     with _signals_handled() as signals:
         transaction = _open_transaction(root)
         with _locked(transaction):
@@ -164,12 +166,16 @@ def recover(root: Path) -> Recovery | None:
         journal = _read_journal(transaction)
         if journal is None:
             shutil.rmtree(transaction)
-            return Recovery("discarded", 0)
-        if journal.state == "committed":
+            recovery = Recovery("discarded", 0)
+        elif journal.state == "committed":
             _apply(root, transaction, journal)
-            return Recovery("completed", len(journal.operations))
-        _roll_back(root, transaction, journal, failed_at=None)
-        return Recovery("rolled back", len(journal.operations))
+            recovery = Recovery("completed", len(journal.operations))
+        else:
+            _roll_back(root, transaction, journal, failed_at=None)
+            recovery = Recovery("rolled back", len(journal.operations))
+    if signals.received is not None:
+        raise Interrupted(signals.received, f"{recovery} first; nothing else was done")
+    return recovery
 
 
 def _open_transaction(root: Path) -> Path:
@@ -256,18 +262,18 @@ def _write_journal(transaction: Path, journal: Journal) -> None:
 def _read_journal(transaction: Path) -> Journal | None:
     try:
         document = json.loads((transaction / JOURNAL).read_text(encoding="utf-8"))
+        return Journal(
+            state=document["state"],
+            operations=tuple(Operation(**operation) for operation in document["operations"]),
+            created_dirs=tuple(document["created_dirs"]),
+        )
     except FileNotFoundError:
         return None  # never committed (or already finished): the staging is all there is
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, KeyError, TypeError) as error:  # written by hand, not by us
         raise UserError(
-            f"{transaction / JOURNAL} cannot be read ({error}); the project may be half "
+            f"{transaction / JOURNAL} cannot be read ({error!r}); the project may be half "
             "written: restore it from version control, then delete that folder"
         ) from None
-    return Journal(
-        state=document["state"],
-        operations=tuple(Operation(**operation) for operation in document["operations"]),
-        created_dirs=tuple(document["created_dirs"]),
-    )
 
 
 def _apply(root: Path, transaction: Path, journal: Journal) -> None:
