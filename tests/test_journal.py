@@ -483,7 +483,7 @@ def test_regenerate_killed_at_random_instants_leaves_old_or_new_and_no_litter(
     new = snapshot(reference)
     assert new != old and timed
 
-    runs = int(os.environ.get("APIFORGE_KILL_RUNS", "6"))
+    runs = int(os.environ.get("APIFORGE_KILL_RUNS", "4"))
     signals = [(signal.SIGKILL, signal.SIGTERM)[number % 2] for number in range(runs)]
     projects_to_kill = []
     for number in range(runs):
