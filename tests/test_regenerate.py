@@ -449,3 +449,91 @@ def test_state_json_has_one_line_per_file_so_git_merges_it_line_by_line(shop: Pa
     assert entries == json.loads("\n".join(lines))["files"]  # each file whole on its line
     paths = [entry["path"] for entry in entries]
     assert paths == sorted(paths) and len(paths) > 10
+
+
+def test_a_field_the_user_and_the_spec_both_added_conflicts_instead_of_doubling(
+    shop: Path,
+) -> None:
+    """Issue 8 item 7: never two `subtitle` lines that Python accepts silently."""
+    model = shop / "src/shop/models/product.py"
+    title = "    title: Mapped[str] = mapped_column(String(100))\n"
+    mine = "    subtitle: Mapped[str | None] = mapped_column(String(50), nullable=True)\n"
+    model.write_text(model.read_text().replace(title, title + mine))
+    field = "      subtitle: {type: str, max_length: 50, default: ''}\n"
+    edit_spec(shop, "      price:", field + "      price:")
+
+    result = runner.invoke(app, ["regenerate", "--project", str(shop)])
+
+    assert result.exit_code == 1, result.output
+    text = model.read_text()
+    assert text.count("subtitle: Mapped[str]") == 1  # the generator's, inside the markers
+    assert f"<<<<<<< yours (on disk)\n{mine}=======\n" in text
+
+
+# --- conflict markers are never left behind silently (issue 8 item 6) ----------------------
+
+
+def make_conflict(shop: Path) -> Path:
+    schema = shop / "src/shop/schemas/product.py"
+    schema.write_text(schema.read_text().replace("max_length=100", "max_length=120"))
+    edit_spec(shop, "max_length: 100", "max_length: 150")
+    assert runner.invoke(app, ["regenerate", "--project", str(shop)]).exit_code == 1
+    return schema
+
+
+def marker_lines(path: Path) -> str:
+    numbers = [
+        str(number)
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if line.startswith(("<<<<<<< ", "=======", ">>>>>>> "))
+    ]
+    return ", ".join(numbers)
+
+
+def test_a_second_regenerate_with_markers_left_exits_1_and_names_them(shop: Path) -> None:
+    schema = make_conflict(shop)
+
+    again = runner.invoke(app, ["regenerate", "--project", str(shop)])
+
+    assert again.exit_code == 1, again.output
+    assert "Nothing to do" not in again.output
+    assert "src/shop/schemas/product.py" in again.output
+    assert f"lines {marker_lines(schema)}" in again.output
+    dry = runner.invoke(app, ["regenerate", "--project", str(shop), "--dry-run"])
+    assert dry.exit_code == 1 and f"lines {marker_lines(schema)}" in dry.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["regenerate"],
+        ["add-resource", "tag", "label:str"],
+        ["rename-field", "product", "price", "cost"],
+        ["rename-resource", "product", "article"],
+    ],
+)
+def test_every_command_that_leaves_old_markers_in_place_exits_1(
+    shop: Path, command: list[str]
+) -> None:
+    """Markers the user left in a file of their own (the hooks) or in a generated one."""
+    hooks = shop / "src/shop/hooks/product.py"
+    hooks.write_text(hooks.read_text() + "<<<<<<< HEAD\nx = 1\n=======\nx = 2\n>>>>>>> main\n")
+    test_file = shop / "tests/test_health.py"
+    test_file.write_text(test_file.read_text() + "<<<<<<< HEAD\n=======\n>>>>>>> main\n")
+
+    result = runner.invoke(app, [*command, "--project", str(shop)])
+
+    assert result.exit_code == 1, result.output
+    moved = "article" if "rename-resource" in command else "product"
+    for path in (f"src/shop/hooks/{moved}.py", "tests/test_health.py"):
+        lines = marker_lines(shop / path)
+        assert re.search(rf"{re.escape(path)}\s.*lines {lines}\n", result.output), result.output
+
+
+def test_resolving_the_markers_makes_regenerate_and_check_clean_again(shop: Path) -> None:
+    schema = make_conflict(shop)
+    keep_generated = re.compile(r"<<<<<<< .*?\n.*?=======\n(.*?)>>>>>>> .*?\n", re.DOTALL)
+    schema.write_text(keep_generated.sub(r"\1", schema.read_text()))
+
+    assert runner.invoke(app, ["regenerate", "--project", str(shop)]).exit_code == 0
+    assert projects.check(shop).clean

@@ -250,12 +250,18 @@ def test_a_failed_rollback_keeps_the_backups_and_names_the_files(
 
     monkeypatch.setattr(os, "replace", replace)
 
-    with pytest.raises(UserError, match="could not be restored") as caught:
+    with pytest.raises(UserError, match="could not be restored yet: a.py") as caught:
         writer.write_files(root, {"a.py": "a-new", "b.py": "b-new"})
 
-    staging = next(path for path in tmp_path.iterdir() if path.name != "project")
-    assert (staging / "backup" / "a.py").read_text() == "a-old"
-    assert str(staging / "backup") in str(caught.value)
+    # The journal and backups live in the project, so the next command finds them.
+    transaction = root / writer.TRANSACTION_DIR
+    assert "a-old" in [saved.read_text() for saved in (transaction / "backup").iterdir()]
+    assert str(transaction / "backup") in str(caught.value)
+    monkeypatch.setattr(os, "replace", real_replace)  # the disk works again
+    assert str(writer.recover(root)) == (
+        "rolled back the write of an interrupted apiforge command: nothing of it remains"
+    )
+    assert snapshot(root) == {"a.py": b"a-old", "b.py": b"b-old"}
 
 
 @pytest.mark.parametrize(

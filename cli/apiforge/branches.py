@@ -10,15 +10,13 @@ Pure: contents in, the update plan out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .merge import GENERATED, YOURS, Action, FileOutcome, create_once, merge_file
+from .merge import CONFLICT_MARKER, GENERATED, YOURS, Action, FileOutcome, create_once, merge_file
 from .plan import FilePlan
 from .update import FileChange, UpdatePlan
 
-CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7})(?: .*)?$", re.MULTILINE)
 THEIRS_LABEL = "theirs (MERGE_HEAD): that branch's edits"
 OURS_LABEL = "ours (HEAD) and the merged spec"
 RESOLVED = "git merge resolved: rendered from the merged spec, both branches' edits kept"

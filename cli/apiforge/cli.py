@@ -180,6 +180,7 @@ def check(
     from . import project
     from .report import make_console, print_check
 
+    _recover(project_dir)
     result = project.check(project_dir)
     if as_json:
         typer.echo(result.to_json(), nl=False)
@@ -225,6 +226,7 @@ def regenerate(
     """
     from .regenerate import regenerate as run
 
+    _recover(project_dir)
     _finish(
         run(
             project_dir,
@@ -332,11 +334,21 @@ def _snapshot(project_dir: Path) -> Any:
 def _edit(project_dir: Path, edit: Any, *, dry_run: bool, allow_destructive: bool) -> None:
     from . import project
 
+    _recover(project_dir)
     _finish(
         project.edit_and_regenerate(
             project_dir, edit, dry_run=dry_run, allow_destructive=allow_destructive
         )
     )
+
+
+def _recover(project_dir: Path) -> None:
+    """Finish or undo the write of an apiforge command that was killed, and say so."""
+    from .writer import recover
+
+    recovery = recover(project_dir)
+    if recovery is not None:
+        typer.echo(f"apiforge: {recovery}", err=True)
 
 
 def _finish(result: Any) -> None:

@@ -40,3 +40,13 @@ class RefusedChange(ApiforgeError):
     """A change apiforge will not make without explicit consent: exit code 1."""
 
     exit_code = 1
+
+
+class Interrupted(ApiforgeError):
+    """SIGINT or SIGTERM during a write; the message says what was written (exit 128 + N)."""
+
+    def __init__(self, signum: int, outcome: str) -> None:
+        import signal
+
+        super().__init__(f"interrupted by {signal.Signals(signum).name}: {outcome}")
+        self.exit_code = 128 + signum

@@ -9,13 +9,13 @@ from __future__ import annotations
 import difflib
 import io
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from . import loader, state, writer
 from .errors import RefusedChange, UserError
+from .merge import marked_files
 from .plan import FilePlan
 from .renames import Mention
 from .render import MIGRATIONS_DIR
@@ -159,9 +159,6 @@ def validate(spec_path: Path) -> Spec:
 
 DriftKind = Literal["modified", "missing", "conflict"]
 
-# Conflict markers as git and merge3 write them: at a line start, alone or with a label.
-CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7})(?: .*)?$", re.MULTILINE)
-
 
 @dataclass(frozen=True)
 class FileDrift:
@@ -243,11 +240,9 @@ def check(project: Path) -> CheckResult:
         before, after = result.disk.get(path), result.files.get(path)
         kind: DriftKind = "missing" if before is None else "modified"
         drift.append(FileDrift(path, kind, diff=unified_diff(path, before or "", after or "")))
-    for change in result.update.changes:
-        on_disk = result.disk.get(change.path)
-        lines = conflict_marker_lines(on_disk or "", generated=_generated_text(result, change.path))
-        if lines:
-            drift.append(FileDrift(change.path, "conflict", lines=lines))
+    on_disk = {change.path: result.disk.get(change.path) for change in result.update.changes}
+    for marked in marked_files(on_disk, result.generated):
+        drift.append(FileDrift(marked.path, "conflict", lines=marked.lines))
     migrations = list(result.migration_problems)
     if len(result.migration_heads) > 1:
         heads = " and ".join(result.migration_heads)
@@ -269,11 +264,6 @@ def check(project: Path) -> CheckResult:
     )
 
 
-def _generated_text(result: Any, path: str) -> str:
-    baseline = result.files.get(f"{state.BASELINE_DIR}/{path}")
-    return str(baseline or "")
-
-
 def _read_generated(path: Path) -> str | None:
     try:
         data = path.read_bytes()
@@ -281,19 +271,6 @@ def _read_generated(path: Path) -> str | None:
         return None
     # Undecodable bytes cannot match generated text; replacing them keeps the diff readable.
     return data.decode("utf-8", errors="replace")
-
-
-def conflict_marker_lines(text: str, *, generated: str = "") -> tuple[int, ...]:
-    """Line numbers of conflict markers the generator did not write itself.
-
-    A line the generated file also has (a `=======` heading underline, say) is not a marker.
-    """
-    own_lines = set(generated.splitlines())
-    return tuple(
-        text.count("\n", 0, match.start()) + 1
-        for match in CONFLICT_MARKER.finditer(text)
-        if match.group(0) not in own_lines
-    )
 
 
 def unified_diff(path: str, on_disk: str, generated: str) -> str:
@@ -324,6 +301,7 @@ def edit_and_regenerate(project: Path, edit: Any, *, dry_run: bool, allow_destru
     """
     from .regenerate import regenerate
 
+    writer.recover(project)  # the spec to edit is the one a killed write left complete
     spec_path = project / SPEC_FILE
     text = loader.read_spec_text(spec_path)
     loader.check_yaml(text, filename=str(spec_path))  # bounded, before the editor parses it

@@ -7,25 +7,23 @@ it all atomically with the new `.apiforge/` record. A dry run stops before writi
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from . import gitmerge, loader, render, revisions, state, writer
 from .branches import Side, plan_branch_merge
 from .errors import RefusedChange, SpecError, UserError
+from .merge import MarkedFile, conflict_marker_lines, marked_files
 from .plan import FilePlan, PlannedFile
 from .renames import CodeRenames, Mention, code_renames, stale_validators
 from .spec import Spec
 from .update import Move, UpdatePlan, plan_update
 
 SPEC_FILE = "apiforge.yaml"
-# Conflict markers as git writes them, at a line start.
-CONFLICT_MARKER = re.compile(r"^(?:<{7}|={7}|>{7})(?: .*)?$", re.MULTILINE)
-
 
 @dataclass(frozen=True)
 class RegenerateResult:
@@ -46,7 +44,24 @@ class RegenerateResult:
 
     @property
     def conflicts(self) -> int:
-        return len(self.update.conflicts)
+        """Files left with conflict markers: this run's conflicts and any still unresolved."""
+        return len(self.markers)
+
+    @cached_property
+    def markers(self) -> tuple[MarkedFile, ...]:
+        """Every file apiforge manages that holds conflict markers once this run is done."""
+        after = {change.path: change.content for change in self.update.changes}
+        return marked_files(after, self.generated)
+
+    @property
+    def generated(self) -> dict[str, str]:
+        """Path → the text generated for it now (recorded as its new baseline)."""
+        prefix = f"{state.BASELINE_DIR}/"
+        return {
+            path.removeprefix(prefix): text
+            for path, text in self.files.items()
+            if path.startswith(prefix)
+        }
 
     @property
     def changed_paths(self) -> list[str]:
@@ -69,6 +84,7 @@ def regenerate(
     `accept_migrations` records revision files edited or written by hand as they are.
     During a git merge whose record conflicts, both sides are read from git instead.
     """
+    writer.recover(project)  # a write a killed command left half done comes first
     current_text = _read_spec(project)
     new_text = current_text if spec_text is None else spec_text
     sources = _sources(project, new_text)
@@ -290,7 +306,7 @@ def _merge_data(base: Any, ours: Any, theirs: Any, resolved: Any, where: str) ->
 
 
 def _marker_lines(text: str) -> list[int]:
-    return [text.count("\n", 0, m.start()) + 1 for m in CONFLICT_MARKER.finditer(text)]
+    return list(conflict_marker_lines(text))
 
 
 # --- migrations ------------------------------------------------------------------------

@@ -171,11 +171,15 @@ def print_diff(console: Console, diff: str) -> None:
 
 def _drift_detail(item: FileDrift) -> str:
     if item.kind == "conflict":
-        lines = ", ".join(str(number) for number in item.lines)
-        return f"conflict markers on line{'s' if len(item.lines) > 1 else ''} {lines}"
+        return _marker_detail(item.lines)
     if item.kind == "missing":
         return "generated file not on disk"
     return "differs from the generated file"
+
+
+def _marker_detail(lines: Sequence[int]) -> str:
+    numbers = ", ".join(str(number) for number in lines)
+    return f"conflict markers on line{'s' if len(lines) > 1 else ''} {numbers}"
 
 
 def _stale_detail(result: CheckResult) -> str:
@@ -274,6 +278,15 @@ def print_regenerate(console: Console, result: RegenerateResult) -> None:
     if result.migration_problems:
         console.print()
         print_migration_problems(console, result.migration_problems)
+    if result.markers:
+        console.print()
+        count = len(result.markers)
+        verb = "would hold" if result.dry_run else ("hold" if count != 1 else "holds")
+        heading = f"{count} file{'s' if count != 1 else ''} {verb} conflict markers:"
+        console.print(Text(heading, style="bold red"))
+        for marked in result.markers:
+            detail = _marker_detail(marked.lines)
+            console.print(file_line("conflict", ACTION_STYLES["conflict"], marked.path, detail))
     console.print()
     console.print(_regenerate_summary(result))
     print_next_steps(console, regenerate_steps(result))
@@ -344,6 +357,8 @@ def _regenerate_summary(result: RegenerateResult) -> Text:
     parts = ", ".join(f"{count} {action}" for action, count in sorted(counts.items()))
     prefix = "Would change" if result.dry_run else "Done"
     style = "bold red" if result.conflicts else "bold green"
+    if not result.changed_paths and result.conflicts:
+        return Text("Nothing to change, but conflict markers are left to resolve.", style=style)
     if not result.changed_paths and not result.stale_validators:
         return Text("Nothing to do: the project is in step with the spec.", style="bold green")
     if not result.changed_paths:
@@ -364,7 +379,7 @@ def _mentions_left(result: RegenerateResult) -> str:
 def regenerate_steps(result: RegenerateResult) -> list[str]:
     steps = []
     if result.conflicts:
-        paths = " ".join(c.path for c in result.update.conflicts)
+        paths = " ".join(marked.path for marked in result.markers)
         steps.append(f"resolve the conflict markers (<<<<<<< / >>>>>>>) in: {paths}")
     if result.migration_problems:
         steps.append(

@@ -1,24 +1,52 @@
-"""Atomic writes: stage everything first, then move into place, or change nothing at all.
+"""Atomic writes that survive a kill at any instant: a journal, as git and databases keep.
 
-Only this module and the command layer touch the project on disk. Staging happens in a
-temporary folder next to the project (same filesystem, so moves are `rename`s) rather
-than inside it, so an interrupted run never leaves litter in the user's tree.
+A write is one transaction in `PROJECT/.apiforge-transaction/`:
+
+1. prepare: every new file is staged (and fsynced) in `new/`, and every file it replaces
+   or removes is copied to `backup/`; the project itself is not touched yet;
+2. commit: `journal.json` (every operation, with the sha256 of the old and new content) is
+   fsynced under a temporary name and renamed into place — the point of no return;
+3. apply: staged files are renamed over their targets, removed files unlinked;
+4. finish: the journal is deleted, then the transaction folder.
+
+Killed before 2, the next command throws the staging away (the project never changed);
+killed after 2, it completes the write (roll forward). A write that fails midway (a folder
+that refuses the rename) marks the journal `rolling-back` and restores the backups, so a
+kill during that is finished the same way. `recover` does that and is idempotent: every
+step compares content before it acts. SIGINT and SIGTERM abort a write before the commit
+(nothing written) and wait for it after (everything written); either way the error says so.
+
+Only this module and the command layer touch the project on disk.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
+import signal
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from types import FrameType
+from typing import Literal
 
-from .errors import UserError
+from .errors import Interrupted, UserError
 
-STAGING_PREFIX = ".apiforge-staging-"
+STAGING_PREFIX = ".apiforge-staging-"  # new-service builds its tree beside the target
+TRANSACTION_DIR = ".apiforge-transaction"
+JOURNAL = "journal.json"
+JOURNAL_FORMAT = 1
+# Test-only: seconds to pause after each step of a write, so tests can kill it mid-way.
+TEST_DELAY_VARIABLE = "APIFORGE_TEST_ONLY_WRITE_DELAY"
+
+State = Literal["committed", "rolling-back"]
 
 
 def check_relative_path(path: str) -> PurePosixPath:
@@ -34,35 +62,416 @@ def check_relative_path(path: str) -> PurePosixPath:
         or ".." in pure.parts
         or ".." in windows.parts
         or pure == PurePosixPath(".")
+        or pure.parts[0] == TRANSACTION_DIR
     ):
         raise UserError(f"refusing to write {path!r}: it is not a path inside the project")
     return pure
 
 
+# --- the transaction ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    path: str
+    action: Literal["write", "remove"]
+    old: str | None  # sha256 of the content before (None: the file did not exist)
+    new: str | None  # sha256 of the content after (None: removed)
+
+
+@dataclass(frozen=True)
+class Journal:
+    state: State
+    operations: tuple[Operation, ...]
+    created_dirs: tuple[str, ...]  # folders the write creates, outermost first
+
+    def to_json(self) -> str:
+        document = {
+            "format": JOURNAL_FORMAT,
+            "state": self.state,
+            "operations": [vars(operation) for operation in self.operations],
+            "created_dirs": list(self.created_dirs),
+        }
+        return json.dumps(document, indent=1, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What `recover` found and did, in one line for the user."""
+
+    outcome: Literal["completed", "rolled back", "discarded"]
+    files: int
+
+    def __str__(self) -> str:
+        if self.outcome == "completed":
+            return (
+                f"completed the write of an interrupted apiforge command "
+                f"({self.files} file{'s' if self.files != 1 else ''})"
+            )
+        if self.outcome == "rolled back":
+            return "rolled back the write of an interrupted apiforge command: nothing of it remains"
+        return "removed the staging of an interrupted apiforge command (it had written nothing)"
+
+
 def write_files(root: Path, files: Mapping[str, str], *, remove: Iterable[str] = ()) -> None:
     """Write `files` (path → content) under `root` and delete `remove`, all or nothing.
 
-    Every file is staged first; only then are they moved into place, keeping a backup
-    of each replaced or removed file until the end, so a failure midway restores
-    every file exactly as it was.
+    All or nothing holds even when the process is killed: see the module docstring.
     """
     targets = {path: check_relative_path(path) for path in files}
     removals = [check_relative_path(path) for path in sorted(set(remove))]
     clashing = sorted(set(files) & set(remove))
     if clashing:
         raise UserError(f"cannot both write and remove {', '.join(clashing)}")
-    journal = _Journal(Path(_make_staging_dir(root)))
+    recover(root)  # a transaction a killed command left behind comes first
+    if not targets and not removals:
+        return  # nothing to write: a read-only project is fine
+    with _signals_handled() as signals:
+        transaction = _open_transaction(root)
+        with _locked(transaction):
+            try:
+                journal = _prepare(root, transaction, files, targets, removals)
+                signals.defer()  # from here on the write completes, whatever arrives
+                _write_journal(transaction, journal)
+            except BaseException as error:
+                shutil.rmtree(transaction, ignore_errors=True)
+                raise _unstaged(root, error) from error
+            _apply(root, transaction, journal)
+    if signals.received is not None:
+        count = len(journal.operations)
+        raise Interrupted(
+            signals.received,
+            f"the write had begun and was completed first: all {count} changes are in place",
+        )
+
+
+def _unstaged(root: Path, error: BaseException) -> BaseException:
+    """What to raise when the write stopped before its commit: the project is untouched."""
+    if isinstance(error, _Signalled):
+        return Interrupted(error.signum, "nothing was written; the project is unchanged")
+    if isinstance(error, OSError):
+        return UserError(
+            f"could not stage the files for {root}: {_describe(error)}; nothing was changed"
+        )
+    return error
+
+
+def recover(root: Path) -> Recovery | None:
+    """Finish or undo the transaction a killed command left in `root`; None when there is none."""
+    transaction = root / TRANSACTION_DIR
+    if not os.path.lexists(transaction):
+        return None
+    with _signals_handled() as signals, _locked(transaction):
+        signals.defer()  # recovery is short and idempotent: never stop it halfway
+        journal = _read_journal(transaction)
+        if journal is None:
+            shutil.rmtree(transaction)
+            recovery = Recovery("discarded", 0)
+        elif journal.state == "committed":
+            _apply(root, transaction, journal)
+            recovery = Recovery("completed", len(journal.operations))
+        else:
+            _roll_back(root, transaction, journal, failed_at=None)
+            recovery = Recovery("rolled back", len(journal.operations))
+    if signals.received is not None:
+        raise Interrupted(signals.received, f"{recovery} first; nothing else was done")
+    return recovery
+
+
+def _open_transaction(root: Path) -> Path:
+    transaction = root / TRANSACTION_DIR
     try:
-        for path, relative in targets.items():
-            _write_text(journal.staging / "new" / relative, files[path])
+        transaction.mkdir()
+    except FileExistsError:
+        raise UserError(
+            f"another apiforge command is writing {root} ({TRANSACTION_DIR} exists); "
+            "wait for it to finish"
+        ) from None
     except OSError as error:
-        shutil.rmtree(journal.staging, ignore_errors=True)
-        raise UserError(f"could not stage files for {root}: {_describe(error)}") from error
+        raise UserError(
+            f"cannot write to {root}: {_describe(error)}; nothing was changed"
+        ) from error
+    return transaction
+
+
+def _prepare(
+    root: Path,
+    transaction: Path,
+    files: Mapping[str, str],
+    targets: Mapping[str, PurePosixPath],
+    removals: list[PurePosixPath],
+) -> Journal:
+    """Stage every new file and back up every file that changes; the project stays as it is.
+
+    Staged files and backups are named by their operation's number: two flat folders.
+    """
+    operations: list[Operation] = []
+    created: set[str] = set()
+    for folder in ("new", "backup"):
+        (transaction / folder).mkdir()
+    for path, relative in sorted(targets.items()):
+        data = files[path].encode("utf-8")  # bytes: no newline translation on any OS
+        staged = _staged(transaction, len(operations))
+        _write_durably(staged, data)
+        old = _back_up(root / relative, _backup(transaction, len(operations)))
+        if old is not None:
+            # A regenerated file keeps the permissions the user gave it (an executable script).
+            os.chmod(staged, stat.S_IMODE((root / relative).stat().st_mode))
+        created.update(_missing_dirs(root, relative.parent))
+        operations.append(Operation(str(relative), "write", old, _sha256(data)))
+        _test_pause()
+    for relative in removals:
+        old = _back_up(root / relative, _backup(transaction, len(operations)))
+        if old is not None:
+            operations.append(Operation(str(relative), "remove", old, None))
+        _test_pause()
+    _fsync_dir(transaction / "new")
+    by_depth = sorted(created, key=lambda path: len(PurePosixPath(path).parts))
+    return Journal("committed", tuple(operations), tuple(by_depth))
+
+
+def _staged(transaction: Path, number: int) -> Path:
+    return transaction / "new" / str(number)
+
+
+def _backup(transaction: Path, number: int) -> Path:
+    return transaction / "backup" / str(number)
+
+
+def _back_up(target: Path, saved: Path) -> str | None:
+    """Copy the file the write changes to `saved`; return its sha256 (None: no such file)."""
+    if not os.path.lexists(target):
+        return None
+    if target.is_dir() and not target.is_symlink():
+        raise IsADirectoryError(21, "it is a folder, not a file", str(target))
+    # Not fsynced: a backup serves a rollback in this process; after a power loss the
+    # committed journal rolls forward from the (fsynced) staged files instead.
+    shutil.copy2(target, saved, follow_symlinks=False)
+    return _sha256_of(target)
+
+
+def _write_journal(transaction: Path, journal: Journal) -> None:
+    """Replace the journal atomically and durably: this is what a later recovery trusts."""
+    pending = transaction / f"{JOURNAL}.tmp"
+    _write_durably(pending, journal.to_json().encode("utf-8"))
+    os.replace(pending, transaction / JOURNAL)
+    _fsync_dir(transaction)
+    _test_pause()
+
+
+def _read_journal(transaction: Path) -> Journal | None:
     try:
-        _commit(root, journal, sorted(targets.values()), removals)
+        document = json.loads((transaction / JOURNAL).read_text(encoding="utf-8"))
+        return Journal(
+            state=document["state"],
+            operations=tuple(Operation(**operation) for operation in document["operations"]),
+            created_dirs=tuple(document["created_dirs"]),
+        )
+    except FileNotFoundError:
+        return None  # never committed (or already finished): the staging is all there is
+    except (OSError, ValueError, KeyError, TypeError) as error:  # written by hand, not by us
+        raise UserError(
+            f"{transaction / JOURNAL} cannot be read ({error!r}); the project may be half "
+            "written: restore it from version control, then delete that folder"
+        ) from None
+
+
+def _apply(root: Path, transaction: Path, journal: Journal) -> None:
+    """Roll forward: put every staged file in place; on a failure, roll back instead."""
+    current = ""
+    try:
+        for number, operation in enumerate(journal.operations):
+            current = operation.path
+            _apply_one(root, _staged(transaction, number), operation)
+            _test_pause()
+        for folder in {(root / operation.path).parent for operation in journal.operations}:
+            current = str(folder.relative_to(root))
+            with contextlib.suppress(FileNotFoundError):  # a folder a removal emptied
+                _fsync_dir(folder)  # the renames are on disk before the journal goes
+    except OSError as error:
+        _roll_back(root, transaction, journal, failed_at=(current, error))
+    except BaseException:  # a bug, or a signal in a thread we could not guard
+        with contextlib.suppress(UserError):
+            _roll_back(root, transaction, journal, failed_at=None)
+        raise
+    _finish(transaction)
+
+
+def _apply_one(root: Path, staged: Path, operation: Operation) -> None:
+    target = root / operation.path
+    if operation.action == "remove":
+        target.unlink(missing_ok=True)
+        return
+    if _sha256_of(target) == operation.new:
+        return  # done before the kill
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staged, target)
+
+
+def _roll_back(
+    root: Path, transaction: Path, journal: Journal, *, failed_at: tuple[str, OSError] | None
+) -> None:
+    """Put back every file the journal changed, then raise what happened (when live)."""
+    with contextlib.suppress(OSError):  # not durable then: a recovery would retry forward first
+        _write_journal(
+            transaction, Journal("rolling-back", journal.operations, journal.created_dirs)
+        )
+    unrestored: list[str] = []
+    for number, operation in reversed(list(enumerate(journal.operations))):
+        try:
+            _restore_one(root, _backup(transaction, number), operation)
+        except OSError:
+            unrestored.append(operation.path)
+        _test_pause()
+    for folder in reversed(journal.created_dirs):
+        with contextlib.suppress(OSError):  # not empty (or gone): leave it
+            (root / folder).rmdir()
+    failure = (
+        f"could not write {root / failed_at[0]}: {_describe(failed_at[1])}"
+        if failed_at
+        else "rolling back an interrupted apiforge command failed"
+    )
+    if unrestored:
+        raise UserError(
+            f"{failure}, and these files could not be restored yet: {', '.join(unrestored)}; "
+            f"their previous content is in {transaction / 'backup'}; the next apiforge "
+            "command tries again"
+        )
+    _finish(transaction)
+    if failed_at is not None:
+        raise UserError(f"{failure}; nothing was changed") from failed_at[1]
+
+
+def _restore_one(root: Path, backup: Path, operation: Operation) -> None:
+    target = root / operation.path
+    current = _sha256_of(target)
+    if current == operation.old:
+        return  # never changed, or restored before the kill
+    if operation.old is None:
+        if current == operation.new:
+            target.unlink()
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(backup, target)
+
+
+def _finish(transaction: Path) -> None:
+    (transaction / JOURNAL).unlink(missing_ok=True)  # from here on, nothing is pending
+    shutil.rmtree(transaction, ignore_errors=True)
+
+
+# --- signals --------------------------------------------------------------------------------
+
+
+class _Signalled(BaseException):
+    """SIGINT/SIGTERM arrived before the commit: unwind, throwing the staging away."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _SignalGuard:
+    """Turns SIGINT/SIGTERM into `_Signalled` until `defer()`, then only remembers them."""
+
+    def __init__(self) -> None:
+        self.deferring = False
+        self.received: int | None = None
+
+    def defer(self) -> None:
+        self.deferring = True
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum
+        if not self.deferring:
+            raise _Signalled(signum)
+
+
+@contextlib.contextmanager
+def _signals_handled() -> Iterator[_SignalGuard]:
+    guard = _SignalGuard()
+    if threading.current_thread() is not threading.main_thread():
+        yield guard  # only the main thread may set handlers (a library caller's thread)
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, guard.handle)
+    try:
+        yield guard
     finally:
-        if not journal.keep_backups:
-            shutil.rmtree(journal.staging, ignore_errors=True)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+# --- durable file operations ----------------------------------------------------------------
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make renames and new entries in `folder` durable (a no-op where folders cannot be)."""
+    if not hasattr(os, "O_DIRECTORY"):
+        return
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def _locked(transaction: Path) -> Iterator[None]:
+    """Hold the transaction for this process, so a concurrent command never recovers it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks on folders
+        yield
+        return
+    descriptor = os.open(transaction, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise UserError(
+                f"another apiforge command is writing {transaction.parent}; wait for it to finish"
+            ) from None
+        yield  # a killed process releases it with its descriptors
+    finally:
+        os.close(descriptor)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_of(path: Path) -> str | None:
+    try:
+        return _sha256(path.read_bytes())
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _missing_dirs(root: Path, relative: PurePosixPath) -> list[str]:
+    """Ancestors of `relative` (itself included) that do not exist under `root` yet."""
+    missing: list[str] = []
+    while relative != PurePosixPath(".") and not (root / relative).exists():
+        missing.append(str(relative))
+        relative = relative.parent
+    return missing
+
+
+def _test_pause() -> None:
+    delay = os.environ.get(TEST_DELAY_VARIABLE)
+    if delay:
+        time.sleep(float(delay))
+
+
+# --- a new project --------------------------------------------------------------------------
 
 
 def create_project(target: Path, files: Mapping[str, str]) -> None:
@@ -73,23 +482,40 @@ def create_project(target: Path, files: Mapping[str, str]) -> None:
     """
     _refuse_non_empty(target)
     relative_paths = {path: check_relative_path(path) for path in files}
-    created_parents = _make_parents(target.parent)
-    container: Path | None = None
-    try:
-        container = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target.parent))
-        tree = container / "project"  # a plain mkdir, so the project gets normal permissions
-        tree.mkdir()
-        for path, relative in relative_paths.items():
-            _write_text(tree / relative, files[path])
-        _move_tree_into_place(tree, target)
-    except BaseException as error:
-        if container is not None:
-            shutil.rmtree(container, ignore_errors=True)
-        _remove_empty_dirs(created_parents)
-        if isinstance(error, OSError):
-            raise UserError(f"could not create {target}: {_describe(error)}") from error
-        raise
-    shutil.rmtree(container, ignore_errors=True)
+    _sweep_stale_staging(target.parent)
+    with _signals_handled() as signals:
+        created_parents = _make_parents(target.parent)
+        container: Path | None = None
+        try:
+            container = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target.parent))
+            with _locked(container):  # held while building: a sweep leaves it alone
+                tree = container / "project"  # a plain mkdir: normal permissions
+                tree.mkdir()
+                for path, relative in relative_paths.items():
+                    _write_text(tree / relative, files[path])
+                signals.defer()  # one rename: it happens or it does not
+                _move_tree_into_place(tree, target)
+        except BaseException as error:
+            if container is not None:
+                shutil.rmtree(container, ignore_errors=True)
+            _remove_empty_dirs(created_parents)
+            if isinstance(error, _Signalled):
+                raise Interrupted(error.signum, f"{target} was not created") from None
+            if isinstance(error, OSError):
+                raise UserError(f"could not create {target}: {_describe(error)}") from error
+            raise
+        shutil.rmtree(container, ignore_errors=True)
+    if signals.received is not None:
+        raise Interrupted(signals.received, f"{target} had been created completely first")
+
+
+def _sweep_stale_staging(parent: Path) -> None:
+    """Remove the trees a killed new-service left here: staging no live process holds."""
+    for stale in parent.glob(f"{STAGING_PREFIX}*") if parent.is_dir() else []:
+        with contextlib.suppress(OSError, UserError):
+            if {entry.name for entry in stale.iterdir()} <= {"project"}:  # nothing else's
+                with _locked(stale):
+                    shutil.rmtree(stale)
 
 
 def _refuse_non_empty(target: Path) -> None:
@@ -132,118 +558,11 @@ def _move_tree_into_place(tree: Path, target: Path) -> None:
         raise
 
 
-@dataclass
-class _Journal:
-    """What the commit phase has done so far, so it can be undone in reverse."""
-
-    staging: Path
-    keep_backups: bool = False  # set when a rollback failed: the backups are the user's data
-    done: list[tuple[Path, Path | None]] = field(default_factory=list)  # (target, backup)
-    created_dirs: list[Path] = field(default_factory=list)
-
-    def backup(self, target: Path, relative: PurePosixPath) -> Path | None:
-        if not target.exists():
-            return None
-        if target.is_dir() and not target.is_symlink():
-            raise IsADirectoryError(f"{target} is a folder, not a file")
-        saved = self.staging / "backup" / relative
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(target, saved, follow_symlinks=False)
-        return saved
-
-
-def _commit(
-    root: Path, journal: _Journal, writes: list[PurePosixPath], removals: list[PurePosixPath]
-) -> None:
-    current = ""
-    try:
-        for relative in writes:
-            current = str(relative)
-            _replace_one(root, relative, journal)
-        for relative in removals:
-            current = str(relative)
-            _remove_one(root, relative, journal)
-    except BaseException as error:
-        leftovers = _rollback(journal)
-        if leftovers:
-            journal.keep_backups = True
-            raise UserError(
-                f"writing {current} failed ({_describe(error)}) and these files could not "
-                f"be restored: {', '.join(leftovers)}; their previous content is in "
-                f"{journal.staging / 'backup'}"
-            ) from error
-        if isinstance(error, OSError):
-            raise UserError(
-                f"could not write {root / current}: {_describe(error)}; nothing was changed"
-            ) from error
-        raise
-
-
-def _replace_one(root: Path, relative: PurePosixPath, journal: _Journal) -> None:
-    target = root / relative
-    journal.created_dirs.extend(_missing_dirs(target.parent))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    backup = journal.backup(target, relative)
-    staged = journal.staging / "new" / relative
-    if backup is not None:
-        # A regenerated file keeps the permissions the user gave it (an executable script).
-        os.chmod(staged, stat.S_IMODE(os.lstat(backup).st_mode))
-    journal.done.append((target, backup))  # recorded first: a half-done replace is undone too
-    os.replace(staged, target)
-
-
-def _remove_one(root: Path, relative: PurePosixPath, journal: _Journal) -> None:
-    target = root / relative
-    backup = journal.backup(target, relative)
-    if backup is None:
-        return  # already gone: nothing to remove, nothing to restore
-    journal.done.append((target, backup))
-    target.unlink()
-
-
-def _rollback(journal: _Journal) -> list[str]:
-    """Undo the commit in reverse order; return the files that could not be restored."""
-    failed: list[str] = []
-    for target, backup in reversed(journal.done):
-        try:
-            if backup is None:
-                target.unlink(missing_ok=True)
-            else:
-                os.replace(backup, target)
-        except OSError:
-            failed.append(str(target))
-    _remove_empty_dirs(list(reversed(journal.created_dirs)))
-    return failed
-
-
-def _missing_dirs(folder: Path) -> list[Path]:
-    """Ancestors of `folder` (itself included) that do not exist yet, outermost first."""
-    missing: list[Path] = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    return list(reversed(missing))
-
-
 def _remove_empty_dirs(folders: list[Path]) -> None:
     """Remove folders we created (deepest first), leaving any that gained content."""
     for folder in sorted(set(folders), key=lambda path: len(path.parts), reverse=True):
         with contextlib.suppress(OSError):  # not empty (or gone): leave it
             folder.rmdir()
-
-
-def _make_staging_dir(root: Path) -> str:
-    """A staging folder beside `root` when that is the same filesystem, else inside it."""
-    parent = root.absolute().parent
-    try:
-        if parent.stat().st_dev == root.stat().st_dev:
-            return tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent)
-    except OSError:
-        pass  # parent not readable or writable (a read-only mount above a volume, say)
-    try:
-        return tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root)
-    except OSError as error:
-        raise UserError(f"cannot write to {root}: {_describe(error)}") from error
 
 
 def _write_text(path: Path, content: str) -> None:

@@ -6,6 +6,7 @@ the generated tests must all survive."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,10 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
+# A conflict block resolved by keeping both sides, the generated one first.
+KEEP_BOTH = re.compile(r"<<<<<<< .*?\n(.*?)=======\n(.*?)>>>>>>> .*?\n", re.DOTALL)
+
+
 def cli(*args: str) -> None:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
@@ -172,9 +177,14 @@ def test_a_year_of_spec_changes_keeps_edits_and_rows(shop: Project, database_url
     life.upgrade_and_check()
     assert life.sql("SELECT name, stock FROM products") == [["Kettle", "0"]]
 
-    # v3: a new resource that refers to the first, with rows of its own.
-    cli("add-resource", "review", "body:text", "stars:int:filter", "product:ref:product",
-        "--project", str(root))  # fmt: skip
+    # v3: a new resource that refers to the first, with rows of its own. Its children route
+    # lands where the user appended theirs, at the end of the router: which goes first is
+    # the user's call (a conflict, as git merge-file has it); they keep both.
+    added = runner.invoke(app, ["add-resource", "review", "body:text", "stars:int:filter",
+                                "product:ref:product", "--project", str(root)])  # fmt: skip
+    assert added.exit_code == 1 and "conflict  src/shop/routers/product.py" in added.output
+    router.write_text(KEEP_BOTH.sub(r"\2\1", router.read_text()))
+    cli("regenerate", "--project", str(root))
     life.upgrade_and_check()
     life.sql(
         "INSERT INTO reviews (body, stars, product_id, created_at, updated_at) "
