@@ -476,7 +476,7 @@ def slug(changes: Changes) -> str:
             ("alter", [a.new.name for a in d.altered]),
         ]
         named = [f"{verb}_{d.new.name}_{'_'.join(columns)}" for verb, columns in parts if columns]
-        checks = d.dropped_checks or d.created_checks or d.rewrites or d.guards
+        checks = d.dropped_checks or d.created_checks
         what = "constraints" if d.dropped_fks or d.created_fks or checks else "index"
         renamed_table = d.old.name != d.new.name  # its rename already names it
         groups += named or ([] if renamed_table else [f"{what}_{d.new.name}"])

@@ -71,11 +71,11 @@ def field_check(field: FieldSpec, column: str) -> Check | None:
         for option, op in BOUND_OPERATORS.items()
         if getattr(field, option) is not None
     )
+    # A str column's VARCHAR holds its max_length already; a text column has no limit.
+    longest = field.max_length if field.type == "text" else None
     lengths: tuple[tuple[str, int], ...] = ()
     if field.type in {"str", "text"}:
-        lengths = tuple(
-            (op, n) for op, n in ((">=", field.min_length), ("<=", field.max_length)) if n
-        )
+        lengths = tuple((op, n) for op, n in ((">=", field.min_length), ("<=", longest)) if n)
     if not (values or bounds or lengths):
         return None
     return Check(column, values, bounds, lengths)

@@ -192,10 +192,24 @@ def _scan_guards(
     listed = new.type in {"list[str]", "list[int]"}
     if listed and new.max_length is not None and new.max_length < (old.max_length or 2**63):
         keep = f"lambda value: len(value) <= {new.max_length}"
-        yield Guard(table, column, f"at most {new.max_length} items", keep, "values", column_type)
+        yield Guard(
+            table,
+            column,
+            f"must hold at most {new.max_length} item(s)",
+            keep,
+            "values",
+            column_type,
+        )
     if listed and (new.min_length or 0) > (old.min_length or 0):
         keep = f"lambda value: len(value) >= {new.min_length}"
-        yield Guard(table, column, f"at least {new.min_length} items", keep, "values", column_type)
+        yield Guard(
+            table,
+            column,
+            f"must hold at least {new.min_length} item(s)",
+            keep,
+            "values",
+            column_type,
+        )
 
 
 def null_guard(table: str, column: str, literal: Any) -> Guard:
@@ -213,7 +227,7 @@ def _column(name: str, literal: Any) -> str:
 
 
 def _rule(check: Check) -> str:
-    parts = [f"one of {', '.join(check.values)}"] * bool(check.values)
-    parts += [f"{op} {bound}" for op, bound in check.bounds]
-    parts += [f"length {op} {n}" for op, n in check.lengths]
-    return "must be " + " and ".join(parts)
+    parts = [f"be one of {', '.join(check.values)}"] * bool(check.values)
+    parts += [f"be {op} {bound}" for op, bound in check.bounds]
+    parts += [f"have a length {op} {n}" for op, n in check.lengths]
+    return "must " + " and ".join(parts)
