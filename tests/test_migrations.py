@@ -424,7 +424,8 @@ def test_a_type_change_alters_the_column_and_a_lossy_one_is_destructive(
 ) -> None:
     before = f"item:\n  fields:\n    x: {old}"
     migration = plan(before, f"item:\n  fields:\n    x: {new}", allow_destructive=True)
-    assert steps(migration)[1] == (
+    up = steps(migration)
+    assert up[position(up, "alter_column")] == (
         f'batch_op.alter_column("x", {expected}, existing_nullable=False)'
     )
     assert bool(migration.destructive) is lossy
@@ -860,14 +861,15 @@ def test_destructive_changes_are_refused_without_consent_naming_each() -> None:
     assert message == (
         "This spec change would destroy data:\n"
         "  - drop column books.blurb and its values\n"
-        "  - change books.title from String(200) to String(50) (some values may not fit or "
-        "convert)\n"
+        "  - change books.title from String(200) to String(50) (the upgrade stops while longer "
+        "values exist)\n"
         "Nothing was written. To go ahead, back up the database and re-run with "
         "--allow-destructive; or change the spec back."
     )
     assert plan(LIBRARY, new, allow_destructive=True).destructive == [
         "drop column books.blurb and its values",
-        "change books.title from String(200) to String(50) (some values may not fit or convert)",
+        "change books.title from String(200) to String(50) (the upgrade stops while longer "
+        "values exist)",
     ]
 
 
@@ -1160,6 +1162,27 @@ def test_making_an_optional_field_required_needs_a_backfill_or_default() -> None
         'op.execute(books_table.update().where(books_table.c["stars"].is_(None))'
         '.values({"stars": 5}))'
     ) in steps(migration)
+
+
+def test_a_shorter_string_is_guarded_or_backfilled_before_its_column_shrinks() -> None:
+    old = "item:\n  fields:\n    x: {type: str, max_length: 9}\n    y: {type: str, max_length: 9}"
+    new = (
+        "item:\n  fields:\n    x: {type: str, max_length: 5}\n"
+        "    y: {type: str, max_length: 5, backfill: short}"
+    )
+    assert refusal(old, new).splitlines()[1:3] == [
+        "  - change items.x from String(9) to String(5) (the upgrade stops while longer values "
+        "exist)",
+        "  - change items.y from String(9) to String(5) (longer values get the backfill 'short')",
+    ]
+    up = steps(plan(old, new, allow_destructive=True))
+    assert up[2] == (
+        'refuse_rows("items", "x", sa.func.char_length(sa.column("x")) <= 5, '
+        '"must be at most 5 characters long")'
+    )
+    rewrite = position(up, '.where(sa.not_(sa.func.char_length(sa.column("y")) <= 5))')
+    assert up[rewrite].endswith('.values({"y": "short"}))')
+    assert rewrite < position(up, 'alter_column("y", type_=sa.String(length=5)')
 
 
 def test_a_required_ref_stops_the_upgrade_while_rows_hold_none() -> None:

@@ -366,8 +366,10 @@ def _row_rules(
         if before.spec is None or after.spec is None:
             continue
         narrows = before.type != after.type and may_lose_data(before.type, after.type)
+        (a, a_size), (b, b_size) = parse_type(before.type), parse_type(after.type)
+        shorter = b_size[0] if a == b == "String" and b_size < a_size else None
         more = row_rules(old.name, before.name, before, after, literal=py_literal,
-                         type_narrows=narrows)  # fmt: skip
+                         type_narrows=narrows, max_chars=shorter)  # fmt: skip
         rewrites += more[0]
         guards += more[1]
         if before.nullable and not after.nullable and after.kind == "ref":

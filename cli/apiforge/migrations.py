@@ -167,9 +167,18 @@ def _destructive(changes: Changes, retyped: set[str]) -> Iterator[str]:
             if a.type_changed and may_lose_data(a.old.type, a.new.type) and not enums:
                 yield (
                     f"change {d.new.name}.{a.new.name} from {human_type(a.old.type)} to "
-                    f"{human_type(a.new.type)} (some values may not fit or convert)"
+                    f"{human_type(a.new.type)} ({_fate_of_longer_values(d, a)})"
                 )
         yield from _narrowing(d)
+
+
+def _fate_of_longer_values(d: TableDiff, a: Alter) -> str:
+    if not (a.old.type.startswith("sa.String") and a.new.type.startswith("sa.String")):
+        return "some values may not fit or convert"
+    if any(r.column == a.new.name and r.early for r in d.rewrites):
+        backfill = a.new.spec.backfill if a.new.spec else None
+        return f"longer values get the backfill {backfill!r}"
+    return "the upgrade stops while longer values exist"
 
 
 def _narrowing(d: TableDiff) -> Iterator[str]:

@@ -136,9 +136,20 @@ def value_renames(old: Column, new: Column) -> dict[str, str]:
 
 
 def row_rules(
-    old_table: str, old_name: str, old: Column, new: Column, *, literal: Any, type_narrows: bool
+    old_table: str,
+    old_name: str,
+    old: Column,
+    new: Column,
+    *,
+    literal: Any,
+    type_narrows: bool,
+    max_chars: int | None = None,
 ) -> tuple[list[Rewrite], list[Guard]]:
-    """The rewrites and guards that keep rows of column `new` (was `old`) in its schema."""
+    """The rewrites and guards that keep rows of column `new` (was `old`) in its schema.
+
+    `max_chars`: the new length of a string column that gets shorter (SQLite would keep
+    longer values; other databases would refuse the change with a less helpful message).
+    """
     rewrites = [
         Rewrite(
             new.name,
@@ -173,6 +184,19 @@ def row_rules(
             guards.append(Guard(old_table, old_name, _rule(check), kept.expression("sa.", literal)))
     if same_kind:
         guards += _scan_guards(old_table, old_name, old.spec, new.spec, old.type, literal)
+    if max_chars is not None and new.kind != "enum":  # an enum's CHECK covers its length
+        rule = f"must be at most {max_chars} characters long"
+        fits = f"sa.func.char_length({{}}) <= {max_chars}"
+        if new.has_backfill:
+            from .migration_ops import value_expression
+
+            backfill = value_expression(new.kind, new.spec.backfill)
+            where = f"sa.not_({fits.format(_column(new.name, literal))})"
+            note = f"values longer than {max_chars} characters get the backfill"
+            rewrites.append(Rewrite(new.name, where, backfill, early=True, note=note))
+        elif same_kind:
+            keep = fits.format(_column(old_name, literal))
+            guards.append(Guard(old_table, old_name, rule, keep))
     return rewrites, guards
 
 

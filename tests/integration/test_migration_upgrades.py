@@ -328,7 +328,7 @@ item:
 GUARDED_V2 = """
 item:
   fields:
-    code: {type: str, max_length: 20, unique: true}
+    code: {type: str, max_length: 5, unique: true}
     level: {type: int, ge: 0, le: 10}
     kind: {type: enum, values: [a, b]}
     tags: {type: "list[str]", max_length: 2, required: false}
@@ -354,15 +354,16 @@ def test_a_narrowed_field_without_backfill_stops_the_upgrade_before_any_change(
     db.check("after v1")
     rows = (
         "INSERT INTO items (code, level, kind, tags, created_at, updated_at) VALUES "
-        f"""('x', 50, 'c', '["1", "2", "3"]', {STAMP}, {STAMP}), """
+        f"""('toolongcode', 50, 'c', '["1", "2", "3"]', {STAMP}, {STAMP}), """
         f"('x', 5, 'a', '[]', {STAMP}, {STAMP})"
     )
     columns = {"items": "id, code, level, kind, tags"}
-    before = {"items": [(1, "x", 50, "c", ["1", "2", "3"]), (2, "x", 5, "a", [])]}
+    before = {"items": [(1, "toolongcode", 50, "c", ["1", "2", "3"]), (2, "x", 5, "a", [])]}
     assert db.tables(rows, **columns) == before
 
     db.write(_version(specs[1], second), [first, second])
     fixes = [
+        ("code must be at most 5 characters long", "UPDATE items SET code = 'x' WHERE id = 1"),
         ("level must be >= 0 and be <= 10", "UPDATE items SET level = 10 WHERE id = 1"),
         ("kind must be one of a, b", "UPDATE items SET kind = 'b' WHERE id = 1"),
         ("tags must hold at most 2 item(s)", """UPDATE items SET tags = '["1"]' WHERE id = 1"""),
