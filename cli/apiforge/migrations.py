@@ -189,8 +189,10 @@ def _narrowing(d: TableDiff) -> Iterator[str]:
             continue
         if old.name in guarded:
             fate = "the upgrade stops while rows break it"
-        else:
+        elif new.has_backfill:
             fate = f"rows outside it get the backfill {new.spec.backfill!r}"
+        else:  # the type changes too: the database refuses the new CHECK while rows break it
+            fate = "the upgrade fails while rows break it"
         for rule in narrowed(old.spec, new.spec):
             yield f"narrow {d.new.name}.{new.name}: {rule} ({fate})"
         if old.nullable and not new.nullable and new.kind == "ref":
