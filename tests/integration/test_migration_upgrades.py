@@ -329,7 +329,7 @@ GUARDED_V2 = """
 item:
   fields:
     code: {type: str, max_length: 5, unique: true}
-    level: {type: int, ge: 0, le: 10}
+    tier: {type: int, ge: 0, le: 10, renamed_from: level}
     kind: {type: enum, values: [a, b]}
     tags: {type: "list[str]", max_length: 2, required: false}
 """
@@ -378,16 +378,17 @@ def test_a_narrowed_field_without_backfill_stops_the_upgrade_before_any_change(
         db.sql(fix)
     db.alembic("upgrade", "head")
     db.check("after v2")
+    columns = {"items": "id, code, tier, kind, tags"}
     assert db.tables(**columns) == {"items": [(1, "y", 10, "b", ["1"]), (2, "x", 5, "a", [])]}
     db.refused(
-        f"INSERT INTO items (code, level, kind, created_at, updated_at) "
+        f"INSERT INTO items (code, tier, kind, created_at, updated_at) "
         f"VALUES ('z', 11, 'a', {STAMP}, {STAMP})",
-        "ck_items_level",
+        "ck_items_tier",
     )
     if not database_url.startswith("sqlite"):  # `alembic check` compares CHECKs by name
-        db.sql("ALTER TABLE items DROP CONSTRAINT ck_items_level")
+        db.sql("ALTER TABLE items DROP CONSTRAINT ck_items_tier")
         drifted = db.run("alembic", "check")
-        assert not drifted.ok and "ck_items_level" in drifted.stdout + drifted.stderr
+        assert not drifted.ok and "ck_items_tier" in drifted.stdout + drifted.stderr
 
 
 def _version(spec: Any, migration: Migration) -> Version:
