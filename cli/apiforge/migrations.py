@@ -330,9 +330,10 @@ def _module(
     code = "\n".join(up + down) + helpers
     stdlib = [f"import {m}" for m in ("datetime", "decimal", "re", "uuid") if _uses(m, code)]
     scans = "refuse_values" in guards  # its signature takes a function of Any
+    typed = scans or "refuse_duplicates" in guards
     groups = [
         [*stdlib, f"from collections.abc import {'Callable, ' * scans}Sequence"]
-        + ["from typing import Any"] * scans,
+        + ["from typing import Any"] * typed,
         ["import sqlalchemy as sa"] * _uses("sa", code) + ["from alembic import op"],
         [f"from {package}.database import UTCDateTime"] * ("UTCDateTime()" in code),
     ]
@@ -430,7 +431,7 @@ def refuse_duplicates(table: str, column: str) -> None:
     """Stop, before anything changes, while two rows of `table` share a value of `column`."""
     if op.get_context().as_sql:  # offline: there are no rows to look at
         return
-    value = sa.column(column)
+    value: sa.ColumnClause[Any] = sa.column(column)
     shared = sa.select(value).select_from(sa.table(table)).where(value.is_not(None))
     shared = shared.group_by(value).having(sa.func.count() > 1)
     count = sa.select(sa.func.count()).select_from(shared.subquery())
