@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from .model import Check, derive
-from .narrowing import Guard, Rewrite, duplicate_guard, null_guard, row_rules
+from .narrowing import ColumnChange, Guard, Rewrite, duplicate_guard, null_guard, row_rules
 from .spec import FieldSpec, ResourceSpec, Spec
 from .state import SCHEMA_RULES
 
@@ -368,8 +368,9 @@ def _row_rules(
         narrows = before.type != after.type and may_lose_data(before.type, after.type)
         (a, a_size), (b, b_size) = parse_type(before.type), parse_type(after.type)
         shorter = b_size[0] if a == b == "String" and b_size < a_size else None
-        more = row_rules(old.name, before.name, before, after, literal=py_literal,
-                         type_narrows=narrows, max_chars=shorter)  # fmt: skip
+        backfill = value_expression(after.kind, after.spec.backfill) if after.has_backfill else None
+        change = ColumnChange(old.name, before.name, before, after, backfill, narrows, shorter)
+        more = row_rules(change, py_literal)
         rewrites += more[0]
         guards += more[1]
         if before.nullable and not after.nullable and after.kind == "ref":

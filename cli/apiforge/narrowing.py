@@ -12,7 +12,7 @@ anything, naming how many rows break which rule (a *guard*).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .migration_ops import Column
     from .spec import FieldSpec
 
+ToLiteral = Callable[[Any], str]  # writes a value as a Python literal
 LOWER = (("ge", False), ("gt", True))  # (option, strict)
 UPPER = (("le", False), ("lt", True))
 
@@ -135,69 +136,76 @@ def value_renames(old: Column, new: Column) -> dict[str, str]:
     return renames
 
 
-def row_rules(
-    old_table: str,
-    old_name: str,
-    old: Column,
-    new: Column,
-    *,
-    literal: Any,
-    type_narrows: bool,
-    max_chars: int | None = None,
-) -> tuple[list[Rewrite], list[Guard]]:
-    """The rewrites and guards that keep rows of column `new` (was `old`) in its schema.
+@dataclass(frozen=True)
+class ColumnChange:
+    """One column in both specs, as `row_rules` needs it."""
 
-    `max_chars`: the new length of a string column that gets shorter (SQLite would keep
-    longer values; other databases would refuse the change with a less helpful message).
-    """
-    rewrites = [
+    table: str  # the table's name before the migration
+    name: str  # the column's name before the migration
+    old: Column
+    new: Column
+    backfill: str | None  # Python expression of the new field's backfill, if it has one
+    type_narrows: bool  # the column type loses room: rewrites go before it changes
+    max_chars: int | None  # the new length of a string column that gets shorter
+
+
+def row_rules(change: ColumnChange, literal: ToLiteral) -> tuple[list[Rewrite], list[Guard]]:
+    """The rewrites and guards that keep the rows of a column inside its new schema."""
+    rewrites = _renamed_value_rewrites(change, literal)
+    check_rewrites, guards = _check_rules(change, literal)
+    length_rewrites, length_guards = _length_rules(change, literal)
+    old, new = change.old.spec, change.new.spec
+    assert old is not None and new is not None
+    if change.old.kind == change.new.kind:
+        guards += _scan_guards(change.table, change.name, old, new, change.old.type, literal)
+    return rewrites + check_rewrites + length_rewrites, guards + length_guards
+
+
+def _renamed_value_rewrites(change: ColumnChange, literal: ToLiteral) -> list[Rewrite]:
+    column = _column(change.new.name, literal)
+    return [
         Rewrite(
-            new.name,
-            f"{_column(new.name, literal)} == {literal(a)}",
+            change.new.name,
+            f"{column} == {literal(a)}",
             literal(b),
-            early=type_narrows,
+            early=change.type_narrows,
             note=f"{a!r} becomes {b!r}",
         )
-        for a, b in value_renames(old, new).items()
+        for a, b in value_renames(change.old, change.new).items()
     ]
-    guards: list[Guard] = []
+
+
+def _check_rules(change: ColumnChange, literal: ToLiteral) -> tuple[list[Rewrite], list[Guard]]:
+    """Rows that the new CHECK would refuse: rewritten to the backfill, or a guard."""
+    old, new, check = change.old, change.new, change.new.check
     assert old.spec is not None and new.spec is not None
-    narrowing = narrowed(old.spec, new.spec)
-    same_kind = old.kind == new.kind
-    check = new.check
-    if check is not None and (narrowing or old.check is None) and old.check != check:
-        if new.has_backfill:
-            from .migration_ops import value_expression
+    tightened = bool(narrowed(old.spec, new.spec)) or old.check is None
+    if check is None or not tightened or old.check == check:
+        return [], []
+    if change.backfill is not None:
+        where = f"sa.not_({check.expression('sa.', literal)})"
+        note = f"values outside the new schema get the backfill {new.spec.backfill!r}"
+        return [Rewrite(new.name, where, change.backfill, change.type_narrows, note)], []
+    if old.kind != new.kind:  # the old values cannot be compared: the new CHECK will refuse
+        return [], []
+    kept = replace(check, column=change.name, values=_with_renamed(check, old, new))
+    return [], [Guard(change.table, change.name, _rule(check), kept.expression("sa.", literal))]
 
-            allowed = check.expression("sa.", literal)
-            rewrites.append(
-                Rewrite(
-                    new.name,
-                    f"sa.not_({allowed})",
-                    value_expression(new.kind, new.spec.backfill),
-                    early=type_narrows,
-                    note=f"values outside the new schema get the backfill {new.spec.backfill!r}",
-                )
-            )
-        elif same_kind:
-            kept = replace(check, column=old_name, values=_with_renamed(check, old, new))
-            guards.append(Guard(old_table, old_name, _rule(check), kept.expression("sa.", literal)))
-    if same_kind:
-        guards += _scan_guards(old_table, old_name, old.spec, new.spec, old.type, literal)
-    if max_chars is not None and new.kind != "enum":  # an enum's CHECK covers its length
-        rule = f"must be at most {max_chars} characters long"
-        fits = f"sa.func.char_length({{}}) <= {max_chars}"
-        if new.has_backfill:
-            from .migration_ops import value_expression
 
-            backfill = value_expression(new.kind, new.spec.backfill)
-            where = f"sa.not_({fits.format(_column(new.name, literal))})"
-            note = f"values longer than {max_chars} characters get the backfill"
-            rewrites.append(Rewrite(new.name, where, backfill, early=True, note=note))
-        elif same_kind:
-            keep = fits.format(_column(old_name, literal))
-            guards.append(Guard(old_table, old_name, rule, keep))
-    return rewrites, guards
+def _length_rules(change: ColumnChange, literal: ToLiteral) -> tuple[list[Rewrite], list[Guard]]:
+    """A shorter string column: SQLite would keep longer values, others refuse less clearly."""
+    limit, new = change.max_chars, change.new
+    if limit is None or new.kind == "enum":  # an enum's CHECK covers its length
+        return [], []
+    fits = f"sa.func.char_length({{}}) <= {limit}"
+    if change.backfill is not None:
+        where = f"sa.not_({fits.format(_column(new.name, literal))})"
+        note = f"values longer than {limit} characters get the backfill"
+        return [Rewrite(new.name, where, change.backfill, early=True, note=note)], []
+    if change.old.kind != new.kind:
+        return [], []
+    rule = f"must be at most {limit} characters long"
+    return [], [Guard(change.table, change.name, rule, fits.format(_column(change.name, literal)))]
 
 
 def _with_renamed(check: Check, old: Column, new: Column) -> tuple[str, ...]:
@@ -207,7 +215,7 @@ def _with_renamed(check: Check, old: Column, new: Column) -> tuple[str, ...]:
 
 
 def _scan_guards(
-    table: str, column: str, old: FieldSpec, new: FieldSpec, column_type: str, literal: Any
+    table: str, column: str, old: FieldSpec, new: FieldSpec, column_type: str, literal: ToLiteral
 ) -> Iterator[Guard]:
     """Rules SQL cannot test on every database: patterns and list lengths, tested in Python."""
     if new.pattern is not None and new.pattern != old.pattern:
@@ -236,7 +244,7 @@ def _scan_guards(
         )
 
 
-def null_guard(table: str, column: str, literal: Any) -> Guard:
+def null_guard(table: str, column: str, literal: ToLiteral) -> Guard:
     """Stop while a column that becomes NOT NULL without a fill holds NULLs (a ref)."""
     return Guard(table, column, "must not be empty", f"{_column(column, literal)}.is_not(None)")
 
@@ -246,7 +254,7 @@ def duplicate_guard(table: str, column: str) -> Guard:
     return Guard(table, column, "must be unique", kind="duplicates")
 
 
-def _column(name: str, literal: Any) -> str:
+def _column(name: str, literal: ToLiteral) -> str:
     return f"sa.column({literal(name)})"
 
 
