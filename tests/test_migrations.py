@@ -315,15 +315,15 @@ def test_changes_outside_the_tables_need_no_migration() -> None:
         ),
         (
             "title: {type: str, max_length: 200}",
-            "title: {type: str, max_length: 200, min_length: 2, pattern: '^[A-Z]{3}'}",
+            "title: {type: str, max_length: 200, backfill: untitled}",
         ),
     )
     assert changes_nothing(LIBRARY, new)
 
 
-def test_python_side_defaults_and_same_length_enum_values_need_no_migration() -> None:
+def test_python_side_defaults_need_no_migration() -> None:
     old = "item:\n  fields:\n    state: {type: enum, values: [new, old], default: new}"
-    new = "item:\n  fields:\n    state: {type: enum, values: [new, old, mid], default: old}"
+    new = "item:\n  fields:\n    state: {type: enum, values: [new, old], default: old}"
     assert changes_nothing(old, new)
 
 
@@ -380,7 +380,7 @@ def test_a_required_field_with_a_default_fills_existing_rows_through_a_server_de
         'with op.batch_alter_table("books") as batch_op:',
         up[-1],
     ] and up[-1].startswith('batch_op.alter_column("state", server_default=None, existing_type=')
-    assert migration.summary == ["add column books.state, filled with its default"]
+    assert migration.summary[0] == "add column books.state, filled with its default"
 
 
 @pytest.mark.parametrize(
@@ -472,18 +472,6 @@ def test_a_dropped_field_drops_its_column_and_the_downgrade_brings_it_back_empty
             "type_=sa.String(length=100), existing_type=sa.String(length=300)",
             True,
         ),
-        (
-            "{type: enum, values: [a, bb]}",
-            "{type: enum, values: [a, bb, cccc]}",
-            "type_=sa.String(length=4), existing_type=sa.String(length=2)",
-            False,
-        ),
-        (
-            "{type: enum, values: [a, bb, cccc]}",
-            "{type: enum, values: [a, bb]}",
-            "type_=sa.String(length=2), existing_type=sa.String(length=4)",
-            True,
-        ),
         ("int", "bigint", "type_=sa.BigInteger(), existing_type=sa.Integer()", False),
         ("bigint", "int", "type_=sa.Integer(), existing_type=sa.BigInteger()", True),
         ("str", "text", "type_=sa.Text(), existing_type=sa.String(length=255)", False),
@@ -501,7 +489,8 @@ def test_a_type_change_alters_the_column_and_a_lossy_one_is_destructive(
 ) -> None:
     before = f"item:\n  fields:\n    x: {old}"
     migration = plan(before, f"item:\n  fields:\n    x: {new}", allow_destructive=True)
-    assert steps(migration)[1] == (
+    up = steps(migration)
+    assert up[position(up, "alter_column")] == (
         f'batch_op.alter_column("x", {expected}, existing_nullable=False)'
     )
     assert bool(migration.destructive) is lossy
@@ -569,28 +558,30 @@ def test_nullability_changes() -> None:
           fields:
             a: {type: str, max_length: 9, required: false}
             b: {type: str, max_length: 9, default: none}
-            c: int
+            c: {type: int, backfill: 7}
     """
     migration = plan(old, new)
     assert steps(migration) == [
         'with op.batch_alter_table("items") as batch_op:',
         'batch_op.alter_column("a", nullable=True, existing_type=sa.String(length=9), '
         "existing_nullable=False)",
-        "# Fails while rows hold NULL in items.c: fill them first.",
-        'batch_op.alter_column("c", nullable=False, existing_type=sa.Integer(), '
-        "existing_nullable=True)",
-        'items_table = sa.table("items", sa.column("b", sa.String(length=9)))',
+        'items_table = sa.table("items", sa.column("b", sa.String(length=9)), '
+        'sa.column("c", sa.Integer()))',
         'op.execute(items_table.update().where(items_table.c["b"].is_(None))'
         '.values({"b": "none"}))',
+        'op.execute(items_table.update().where(items_table.c["c"].is_(None)).values({"c": 7}))',
         'with op.batch_alter_table("items") as batch_op:',
         'batch_op.alter_column("b", nullable=False, existing_type=sa.String(length=9), '
+        "existing_nullable=True)",
+        'batch_op.alter_column("c", nullable=False, existing_type=sa.Integer(), '
         "existing_nullable=True)",
     ]
     assert migration.summary == [
         "make items.a nullable",
         "make items.b NOT NULL (NULLs get its default)",
-        "make items.c NOT NULL (fails while it holds NULLs)",
+        "make items.c NOT NULL (NULLs get its backfill)",
     ]
+    assert migration.destructive == []
     # Going back, rows that hold NULL get a placeholder so the downgrade can run.
     down = steps(migration, "downgrade")
     assert "# a has no default: a placeholder fills its NULLs." in down
@@ -612,8 +603,14 @@ def test_unique_constraints_and_indexes_are_added_and_dropped_by_name() -> None:
         ),
         ("email: {type: email, unique: true}", "email: {type: email, index: true}"),
     )
-    migration = plan(LIBRARY, new)
+    migration = plan(LIBRARY, new, allow_destructive=True)
+    assert migration.destructive == [
+        "make authors.name unique (the upgrade stops while two rows share a value)"
+    ]
     assert steps(migration) == [
+        "# Rows that would break the new schema stop the migration here, before it changes",
+        "# anything (rows outside a field with a `backfill` are rewritten to it instead).",
+        'refuse_duplicates("authors", "name")',
         'with op.batch_alter_table("authors") as batch_op:',
         'batch_op.create_unique_constraint(batch_op.f("uq_authors_name"), ["name"])',
         'batch_op.create_index(batch_op.f("ix_authors_email"), ["email"])',
@@ -621,6 +618,8 @@ def test_unique_constraints_and_indexes_are_added_and_dropped_by_name() -> None:
         'batch_op.drop_constraint(batch_op.f("uq_authors_email"), type_="unique")',
     ]
     assert steps(migration, "downgrade") == [
+        *steps(migration)[:2],
+        'refuse_duplicates("authors", "email")',  # going back makes email unique again
         'with op.batch_alter_table("authors") as batch_op:',
         'batch_op.create_index(batch_op.f("ix_authors_name_id"), ["name", "id"])',
         'batch_op.create_unique_constraint(batch_op.f("uq_authors_email"), ["email"])',
@@ -895,8 +894,8 @@ def test_a_new_required_field_without_a_default_is_refused() -> None:
     assert message == (
         "No migration can make this spec change safely:\n"
         "  - field isbn of resource book is new and required but has no default: the rows "
-        "already in books would have no value for it; give it a `default` (existing rows get "
-        "that value) or make it `required: false`"
+        "already in books would have no value for it; give it a `backfill` (the value existing "
+        "rows get, used by this migration only) or a `default`, or make it `required: false`"
     )
 
 
@@ -927,14 +926,15 @@ def test_destructive_changes_are_refused_without_consent_naming_each() -> None:
     assert message == (
         "This spec change would destroy data:\n"
         "  - drop column books.blurb and its values\n"
-        "  - change books.title from String(200) to String(50) (some values may not fit or "
-        "convert)\n"
+        "  - change books.title from String(200) to String(50) (the upgrade stops while longer "
+        "values exist)\n"
         "Nothing was written. To go ahead, back up the database and re-run with "
         "--allow-destructive; or change the spec back."
     )
     assert plan(LIBRARY, new, allow_destructive=True).destructive == [
         "drop column books.blurb and its values",
-        "change books.title from String(200) to String(50) (some values may not fit or convert)",
+        "change books.title from String(200) to String(50) (the upgrade stops while longer "
+        "values exist)",
     ]
 
 
@@ -971,6 +971,334 @@ def test_a_table_name_taken_over_in_the_same_migration_is_refused() -> None:
         "migration removes or renames it; make the two changes in separate "
         "regenerates"
     ) in message
+
+
+# --- CHECK constraints, narrowing, backfill (issue 8, items 4 and 5) -------------------
+
+RATED = """
+book:
+  fields:
+    status: {type: enum, values: [draft, published, withdrawn], default: draft}
+    stars: {type: int, ge: 0, le: 10, required: false}
+    code: {type: str, min_length: 2, max_length: 8}
+    notes: {type: text, max_length: 500, required: false}
+    tags: {type: "list[str]", required: false}
+"""
+
+
+def test_the_first_migration_creates_named_check_constraints() -> None:
+    up = steps(plan(None, RATED))
+    checks = [line for line in up[0].split("sa.CheckConstraint(")[1:]]
+    assert [c.rsplit("name=", 1)[1] for c in checks] == [
+        'op.f("ck_books_status")), ',
+        'op.f("ck_books_stars")), ',
+        'op.f("ck_books_code")), ',
+        'op.f("ck_books_notes")))',
+    ]
+    assert 'sa.column("status").in_(["draft", "published", "withdrawn"])' in up[0]
+    assert 'sa.and_(sa.column("stars") >= 0, sa.column("stars") <= 10)' in up[0]
+    assert 'sa.func.char_length(sa.column("code")) >= 2' in up[0]  # VARCHAR(8) has the max
+    assert 'sa.func.char_length(sa.column("notes")) <= 500' in up[0]
+
+
+def test_the_models_declare_the_same_check_constraints() -> None:
+    from apiforge.render import render_project
+
+    model = render_project(spec(RATED))["src/shop/models/book.py"].content
+    assert (
+        'CheckConstraint(column("status").in_(["draft", "published", "withdrawn"]), '
+        'name="status")' in model
+    )
+    assert 'CheckConstraint(and_(column("stars") >= 0, column("stars") <= 10), name="stars")' in (
+        model
+    )
+    assert 'CheckConstraint(func.char_length(column("code")) >= 2, name="code")' in model
+
+
+def test_widening_replaces_a_check_without_touching_rows() -> None:
+    new = edit(
+        RATED,
+        ("values: [draft, published, withdrawn]", "values: [draft, published, withdrawn, gone]"),
+        ("ge: 0, le: 10", "ge: -5"),
+        ("min_length: 2, max_length: 8", "max_length: 8"),
+        ("max_length: 500", "max_length: 900"),
+    )
+    migration = plan(RATED, new)
+    assert migration.destructive == []
+    assert migration.summary == [
+        "drop check constraint ck_books_code",
+        "replace check constraint ck_books_status",
+        "replace check constraint ck_books_stars",
+        "replace check constraint ck_books_notes",
+    ]
+    up = steps(migration)
+    assert up[:2] == [
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.drop_constraint(batch_op.f("ck_books_status"), type_="check")',
+    ]
+    assert (
+        'batch_op.create_check_constraint(batch_op.f("ck_books_stars"), sa.column("stars") >= -5)'
+        in up
+    )
+    assert not any("refuse_" in line or "update()" in line for line in up)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "{type: enum, values: [a, b, c]}",
+            "{type: enum, values: [a, b]}",
+            "narrow items.x: enum values a, b, c → a, b (removed: c)",
+        ),
+        ("{type: str, max_length: 9}", "{type: enum, values: [a, b]}", "type str → enum of a, b"),
+        ("{type: int, le: 10}", "{type: int, le: 9}", "narrow items.x: le: 10 → le: 9"),
+        ("{type: int, le: 10}", "{type: int, lt: 10}", "narrow items.x: le: 10 → lt: 10"),
+        ("{type: float, ge: 0}", "{type: float, gt: 0}", "narrow items.x: ge: 0 → gt: 0"),
+        ("int", "{type: int, ge: 1}", "narrow items.x: no ge/gt → ge: 1"),
+        ("{type: decimal, ge: 0}", "{type: decimal, ge: 0.5}", "narrow items.x: ge: 0 → ge: 0.5"),
+        ("{type: str, min_length: 1}", "{type: str, min_length: 3}", "min_length 1 → 3"),
+        ("text", "{type: text, max_length: 50}", "narrow items.x: max_length none → 50"),
+        ('{type: "list[int]", max_length: 5}', '{type: "list[int]", max_length: 4}', "5 → 4"),
+        ("str", "{type: str, pattern: '^[a-z]+$'}", "pattern none → '^[a-z]+$'"),
+        ("{type: str, max_length: 9}", "{type: str, max_length: 5}", "String(9) to String(5)"),
+        (
+            "{type: decimal, max_digits: 8, decimal_places: 2}",
+            "{type: decimal, max_digits: 8, decimal_places: 1}",
+            "Numeric(8, 2) to Numeric(8, 1)",
+        ),
+        ("str", "{type: str, unique: true}", "make items.x unique (the upgrade stops while two"),
+    ],
+)
+def test_narrowing_is_destructive_naming_the_field_and_both_constraints(
+    old: str, new: str, message: str
+) -> None:
+    before, after = f"item:\n  fields:\n    x: {old}", f"item:\n  fields:\n    x: {new}"
+    refused = refusal(before, after)
+    assert refused.startswith("This spec change would destroy data:\n  - ")
+    assert message in refused
+    assert "--allow-destructive" in refused
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("{type: int, gt: 0}", "{type: int, ge: 1}"),  # the same integers
+        ("{type: int, ge: 1}", "{type: int, gt: 0}"),
+        ("{type: int, le: 5}", "{type: int, le: 6}"),
+        ("{type: str, pattern: '^a'}", "str"),
+        ("{type: text, max_length: 5}", "text"),
+        ("{type: enum, values: [a, b]}", "{type: enum, values: [b, a, c]}"),
+    ],
+)
+def test_widening_is_not_destructive(old: str, new: str) -> None:
+    before, after = f"item:\n  fields:\n    x: {old}", f"item:\n  fields:\n    x: {new}"
+    migration = plan_migration(
+        spec(before), spec(after), previous="0001", created=CREATED, allow_destructive=False
+    )
+    assert migration is None or migration.destructive == []
+    assert migration is None or "refuse_" not in function(migration, "upgrade")
+
+
+def test_renamed_enum_values_rewrite_the_rows_and_are_not_destructive() -> None:
+    new = edit(
+        RATED,
+        (
+            "values: [draft, published, withdrawn], default: draft}",
+            "values: [draft, live, withdrawn], default: draft,\n"
+            "             renamed_values: {published: live}}",
+        ),
+    )
+    migration = plan(RATED, new)
+    assert migration.destructive == []
+    assert migration.summary == [
+        "rewrite books.status: 'published' becomes 'live'",
+        "replace check constraint ck_books_status",
+    ]
+    assert steps(migration) == [
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.drop_constraint(batch_op.f("ck_books_status"), type_="check")',
+        'books_table = sa.table("books", sa.column("status", sa.String(length=9)))',
+        "# status: 'published' becomes 'live'.",
+        'op.execute(books_table.update().where(sa.column("status") == "published")'
+        '.values({"status": "live"}))',
+        'with op.batch_alter_table("books") as batch_op:',
+        'batch_op.create_check_constraint(batch_op.f("ck_books_status"), '
+        'sa.column("status").in_(["draft", "live", "withdrawn"]))',
+    ]
+    down = steps(migration, "downgrade")
+    assert (
+        'op.execute(books_table.update().where(sa.column("status") == "live")'
+        '.values({"status": "published"}))'
+    ) in down
+    # Applied once, the mapping is stale: the next migration has nothing to rewrite.
+    assert changes_nothing(new, new)
+
+
+def test_a_shorter_renamed_value_is_rewritten_before_the_column_shrinks() -> None:
+    old = "item:\n  fields:\n    x: {type: enum, values: [a, published]}"
+    new = (
+        "item:\n  fields:\n    x: {type: enum, values: [a, live],\n"
+        "        renamed_values: {published: live}}"
+    )
+    migration = plan(old, new)
+    assert migration.destructive == []
+    up = steps(migration)
+    assert position(up, '== "published"') < position(up, "type_=sa.String(length=4)")
+
+
+def test_narrowing_allowed_without_a_backfill_stops_the_upgrade_before_any_change() -> None:
+    new = edit(
+        RATED,
+        ("book:\n  fields:", "volume:\n  renamed_from: book\n  fields:"),
+        (
+            "    status:",
+            "    state: {type: enum, values: [draft, published], default: draft,\n"
+            "            renamed_from: status}\n    old_status:",
+        ),
+        ("ge: 0, le: 10", "ge: 1, le: 10"),
+        (
+            'tags: {type: "list[str]", required: false}',
+            'tags: {type: "list[str]", max_length: 3, required: false}',
+        ),
+    )
+    new = new.replace(
+        "    old_status: {type: enum, values: [draft, published, withdrawn], default: draft}\n", ""
+    )
+    message = refusal(RATED, new)
+    assert (
+        "narrow volumes.state: enum values draft, published, withdrawn → draft, published "
+        "(removed: withdrawn) (the upgrade stops while rows break it)"
+    ) in message
+    assert "narrow volumes.stars: ge: 0 → ge: 1 (the upgrade stops while rows break it)" in (
+        message
+    )
+    migration = plan(RATED, new, allow_destructive=True)
+    up = steps(migration)
+    # First of all, under the names the database has before the migration:
+    assert up[2:5] == [
+        'refuse_rows("books", "status", sa.column("status").in_(["draft", "published"]), '
+        '"must be one of draft, published")',
+        'refuse_rows("books", "stars", sa.and_(sa.column("stars") >= 1, '
+        'sa.column("stars") <= 10), "must be >= 1 and be <= 10")',
+        'refuse_values("books", "tags", sa.JSON(), lambda value: len(value) <= 3, '
+        '"must hold at most 3 item(s)")',
+    ]
+    assert position(up, "refuse_values") < position(up, "op.rename_table")
+    assert "def refuse_rows(" in migration.content and "def _refuse(" in migration.content
+    assert "Nothing was " in migration.content
+
+
+def test_narrowing_with_a_backfill_rewrites_the_rows_outside_the_new_schema() -> None:
+    new = edit(
+        RATED,
+        (
+            "values: [draft, published, withdrawn], default: draft",
+            "values: [draft, published], default: draft, backfill: draft",
+        ),
+        ("ge: 0, le: 10, required: false", "ge: 1, le: 5, required: false, backfill: 3"),
+    )
+    message = refusal(RATED, new)
+    assert "(rows outside it get the backfill 'draft')" in message
+    assert "(rows outside it get the backfill 3)" in message
+    up = steps(plan(RATED, new, allow_destructive=True))
+    assert not any(line.startswith("refuse_") for line in up)
+    assert (
+        'op.execute(books_table.update().where(sa.not_(sa.column("status").in_(["draft", '
+        '"published"]))).values({"status": "draft"}))'
+    ) in up
+    rewrite = position(up, 'sa.not_(sa.and_(sa.column("stars") >= 1')
+    assert position(up, 'drop_constraint(batch_op.f("ck_books_stars")') < rewrite
+    assert rewrite < position(up, 'create_check_constraint(batch_op.f("ck_books_stars")')
+
+
+def test_making_an_optional_field_required_needs_a_backfill_or_default() -> None:
+    required = edit(RATED, ("ge: 0, le: 10, required: false", "ge: 0, le: 10"))
+    assert refusal(RATED, required, allow_destructive=True) == (
+        "No migration can make this spec change safely:\n"
+        "  - field stars of resource book becomes required, but rows already in books may "
+        "hold no value for it; give it a `backfill` (the value those rows get, used by this "
+        "migration only) or a `default`, or keep it `required: false`"
+    )
+    backfilled = edit(RATED, ("ge: 0, le: 10, required: false", "ge: 0, le: 10, backfill: 5"))
+    migration = plan(RATED, backfilled)
+    assert migration.summary == ["make books.stars NOT NULL (NULLs get its backfill)"]
+    assert (
+        'op.execute(books_table.update().where(books_table.c["stars"].is_(None))'
+        '.values({"stars": 5}))'
+    ) in steps(migration)
+
+
+def test_a_shorter_string_is_guarded_or_backfilled_before_its_column_shrinks() -> None:
+    old = "item:\n  fields:\n    x: {type: str, max_length: 9}\n    y: {type: str, max_length: 9}"
+    new = (
+        "item:\n  fields:\n    x: {type: str, max_length: 5}\n"
+        "    y: {type: str, max_length: 5, backfill: short}"
+    )
+    assert refusal(old, new).splitlines()[1:3] == [
+        "  - change items.x from String(9) to String(5) (the upgrade stops while longer values "
+        "exist)",
+        "  - change items.y from String(9) to String(5) (longer values get the backfill 'short')",
+    ]
+    up = steps(plan(old, new, allow_destructive=True))
+    assert up[2] == (
+        'refuse_rows("items", "x", sa.func.char_length(sa.column("x")) <= 5, '
+        '"must be at most 5 characters long")'
+    )
+    rewrite = position(up, '.where(sa.not_(sa.func.char_length(sa.column("y")) <= 5))')
+    assert up[rewrite].endswith('.values({"y": "short"}))')
+    assert rewrite < position(up, 'alter_column("y", type_=sa.String(length=5)')
+
+
+def test_a_required_ref_stops_the_upgrade_while_rows_hold_none() -> None:
+    old = edit(LIBRARY, ("on_delete: cascade}", "on_delete: cascade, required: false}"))
+    message = refusal(old, LIBRARY)
+    assert "make books.author_id required (a ref has no backfill" in message
+    up = steps(plan(old, LIBRARY, allow_destructive=True))
+    assert 'refuse_rows("books", "author_id", sa.column("author_id").is_not(None), ' in up[2]
+
+
+def test_a_new_required_field_takes_its_backfill_which_stays_out_of_the_api() -> None:
+    from apiforge.render import render_project
+
+    new = edit(
+        LIBRARY,
+        ("    blurb:", "    isbn: {type: str, max_length: 13, backfill: unknown-isbn}\n    blurb:"),
+    )
+    migration = plan(LIBRARY, new)
+    assert migration.summary == ["add column books.isbn, filled with its backfill"]
+    assert 'server_default="unknown-isbn"' in function(migration, "upgrade")
+    rendered = render_project(spec(new))
+    for path, planned in rendered.items():
+        if not path.startswith("migrations/"):
+            assert "unknown-isbn" not in planned.content, path
+
+
+def test_projects_from_before_check_constraints_get_them_guarded() -> None:
+    rated = spec(RATED)
+    upgrade = plan_migration(
+        rated, rated, previous="0001", created=CREATED, allow_destructive=False, old_rules=2
+    )
+    assert upgrade is not None and upgrade.destructive == []
+    up = steps(upgrade)
+    assert [line.split("(")[0] for line in up if line.startswith("refuse_")] == ["refuse_rows"] * 4
+    assert [line for line in up if "create_check_constraint" in line][0].startswith(
+        'batch_op.create_check_constraint(batch_op.f("ck_books_status")'
+    )
+
+
+NARROWING = [
+    (RATED, edit(RATED, ("ge: 0, le: 10, required: false", "ge: 1, le: 5, backfill: 3"),
+                 ("max_length: 500", "max_length: 50"),
+                 ('tags: {type: "list[str]", required: false}',
+                  'tags: {type: "list[str]", min_length: 1, required: false}'),
+                 ("min_length: 2, max_length: 8",
+                  "min_length: 2, max_length: 8, pattern: '^[a-z]{3}'"),
+                 ("values: [draft, published, withdrawn], default: draft",
+                  "values: [draft, live], default: draft, renamed_values: {published: live}"))),
+    (LIBRARY, edit(LIBRARY, ("name: {type: str, max_length: 100, sort: true}",
+                             "name: {type: str, max_length: 100, unique: true}"))),
+]  # fmt: skip
 
 
 # --- file names, literals and the module as a whole --------------------------------
@@ -1089,6 +1417,7 @@ def test_every_kind_of_module_compiles_and_passes_the_generated_projects_ruff(
     migrations.append(plan(KITCHEN_V1, KITCHEN_V3, allow_destructive=True))
     migrations.append(merge_of(KITCHEN_V2, KITCHEN_V3, heads=("0003", "20261129143001_bbbbbb")))
     migrations.append(merge_of(KITCHEN_V3, KITCHEN_V3, heads=("0003", "20261129143001_bbbbbb")))
+    migrations += [plan(old, new, allow_destructive=True) for old, new in NARROWING]
     (tmp_path / "pyproject.toml").write_text(_generated_ruff_config())
     for index, migration in enumerate(migrations):
         compile(migration.content, migration.filename, "exec")

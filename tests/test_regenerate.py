@@ -15,6 +15,7 @@ from apiforge import project as projects
 from apiforge.cli import app
 from apiforge.errors import RefusedChange, SpecError
 from apiforge.regenerate import regenerate
+from apiforge.state import SCHEMA_RULES
 
 SPEC = """\
 # The shop's spec: comments survive every edit.
@@ -154,6 +155,34 @@ def test_an_invalid_spec_or_a_refused_change_leaves_every_file_as_it_was(shop: P
         regenerate(shop)
 
 
+def test_narrowing_and_unfilled_required_fields_are_refused_until_the_spec_says_more(
+    shop: Path,
+) -> None:
+    price = "price: {type: decimal, max_digits: 8, decimal_places: 2}"
+    edit_spec(shop, price, price[:-1] + ", required: false}")
+    regenerate(shop)
+    edit_spec(shop, "decimal_places: 2, required: false}", "decimal_places: 2, ge: 1}")
+    before = tree_digest(shop)
+    result = runner.invoke(app, ["regenerate", "--project", str(shop), "--allow-destructive"])
+    assert result.exit_code == 1
+    assert "field price of resource product becomes required" in result.output
+    assert "`backfill`" in result.output
+    assert tree_digest(shop) == before
+
+    edit_spec(shop, "decimal_places: 2, ge: 1}", "decimal_places: 2, ge: 1, backfill: 1}")
+    result = runner.invoke(app, ["regenerate", "--project", str(shop)])
+    assert result.exit_code == 1
+    assert "narrow products.price: no ge/gt → ge: 1 (rows outside it get the backfill 1)" in (
+        result.output.replace("\n", " ")
+    )
+    result = runner.invoke(app, ["regenerate", "--project", str(shop), "--allow-destructive"])
+    assert result.exit_code == 0, result.output
+    models = (shop / "src/shop/models/product.py").read_text()
+    assert 'CheckConstraint(column("price") >= 1, name="price")' in models
+    schemas = (shop / "src/shop/schemas/product.py").read_text()
+    assert "backfill" not in models and "backfill" not in schemas
+
+
 def test_dry_run_reports_and_writes_nothing(shop: Path) -> None:
     edit_spec(shop, "      price:", "      sku: {type: str, required: false}\n      price:")
     before = tree_digest(shop)
@@ -265,16 +294,21 @@ def test_a_project_made_under_older_schema_rules_gets_a_migration_to_the_current
     regenerate(shop)
     state_file = shop / ".apiforge/state.json"
     document = json.loads(state_file.read_text())
-    assert document["schema_rules"] == 2
+    assert document["schema_rules"] == SCHEMA_RULES
     del document["schema_rules"]  # as an apiforge before the rules were recorded wrote it
     state_file.write_text(json.dumps(document))
 
     result = regenerate(shop)
-    assert result.migration_summary == (
+    assert result.migration_summary[:2] == (
         "drop index ix_products_title",
         "add index ix_products_title_id",
     )
-    assert json.loads(state_file.read_text())["schema_rules"] == 2
+    # Rules 3: the CHECK constraints, once rows are seen to obey them.
+    assert all(
+        line.startswith(("add check constraint ck_products_", "check existing rows: products."))
+        for line in result.migration_summary[2:]
+    )
+    assert json.loads(state_file.read_text())["schema_rules"] == SCHEMA_RULES
     assert regenerate(shop).migration_path is None  # in step with today's rules
 
 

@@ -733,3 +733,51 @@ def test_a_long_version_is_refused_quickly() -> None:
     text = HEADER.replace("{name: shop}", "{name: shop, version: '" + "1" * 200_000 + "x'}")
     (problem,) = quickly_rejected(text + "      title: str\n")
     assert (problem.line, problem.message) == (2, "`version` must be at most 64 characters long")
+
+
+# --------------------------------------------------- migration-only options (issue 8)
+
+MIGRATION_OPTION_CASES = [
+    ("stars: {type: int, ge: 1, le: 5, backfill: 7}", "7", "backfill 7 is outside the "
+                                                           "field's range (le: 5)"),
+    ("stars: {type: int, backfill: '3'}", "'3'", "backfill '3' is not a valid int"),
+    ("code: {type: str, max_length: 3, backfill: abcd}", "abcd", "backfill 'abcd' is longer "
+                                                                 "than max_length: 3"),
+    ("code: {type: str, pattern: '^[a-z]{3}$', backfill: ABC}", "ABC", "does not match"),
+    ("state: {type: enum, values: [a, b], backfill: c}", "c}", "backfill 'c' is not one of "
+                                                               "the enum values"),
+    ("price: {type: decimal, max_digits: 4, decimal_places: 2, backfill: 123.4}", "123.4",
+     "backfill 123.4 does not fit 4 digits with 2 decimal places"),
+    ("note: {type: str, backfill: null}", "backfill", "backfill: null fills nothing"),
+    ("writer: {type: ref, to: book, backfill: 1}", "1}", "a ref field cannot have a backfill"),
+    ("state: {type: enum, values: [a, b], renamed_values: {a: b}}", "b}}",
+     "'a' is still one of the values; renamed_values maps former values only"),
+    ("state: {type: enum, values: [a, b], renamed_values: {c: d}}", "d}}",
+     "'c' is renamed to 'd', which is not one of the values: a, b"),
+    ("code: {type: str, renamed_values: {c: d}}", "renamed_values",
+     "option `renamed_values` does not apply to type str; it is for: enum"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "at", "says"), MIGRATION_OPTION_CASES)
+def test_backfill_and_renamed_values_are_checked_against_the_field(
+    field: str, at: str, says: str
+) -> None:
+    expect(book(field), line=FIELDS_LINE, at=at, says=says)
+
+
+def test_backfill_and_renamed_values_are_accepted_and_in_the_json_schema() -> None:
+    spec = load_spec_text(
+        book(
+            "stars: {type: int, ge: 1, le: 5, backfill: 3}",
+            "state: {type: enum, values: [draft, live], renamed_values: {published: live}}",
+        ),
+        filename="spec.yaml",
+    )
+    fields = spec.resources["book"].fields
+    assert fields["stars"].has_backfill and fields["stars"].backfill == 3
+    assert not fields["state"].has_backfill
+    assert fields["state"].renamed_values == {"published": "live"}
+    properties = spec_json_schema()["$defs"]["FieldSpec"]["properties"]
+    assert "used by that migration only" in properties["backfill"]["description"]
+    assert properties["renamed_values"]["anyOf"][0]["additionalProperties"] == {"type": "string"}

@@ -633,6 +633,11 @@ SCHEMA_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "read_only": "Returned but never accepted from clients.",
         "write_only": "Accepted but never returned (e.g. secrets).",
         "renamed_from": "Former name of this field; the column is renamed, data kept.",
+        "backfill": "Value rows already in the table get when a migration adds this field, "
+                    "makes it required or narrows it; used by that migration only, never by "
+                    "the API (unlike `default`).",
+        "renamed_values": "Former enum values mapped to current ones ({old: new}); the "
+                          "migration rewrites the rows that hold them.",
     },
 }
 

@@ -15,11 +15,13 @@ import datetime
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
-from .model import derive
-from .spec import ResourceSpec, Spec
+from .model import Check, derive
+from .narrowing import ColumnChange, Guard, Rewrite, duplicate_guard, null_guard, row_rules
+from .spec import FieldSpec, ResourceSpec, Spec
 from .state import SCHEMA_RULES
 
 FIXED_COLUMNS = frozenset({"id", "created_at", "updated_at"})
@@ -48,6 +50,12 @@ class Column:
     has_default: bool = False
     default: Any = None  # the spec's default value, as written
     first_value: str | None = None  # an enum's first value (a placeholder)
+    check: Check | None = None  # its CHECK constraint (schema rules 3 on)
+    spec: FieldSpec | None = dataclass_field(default=None, compare=False, repr=False)  # as written
+
+    @property
+    def has_backfill(self) -> bool:
+        return self.spec is not None and self.spec.has_backfill
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,13 @@ class Table:
     def fk_name(self, fk: ForeignKey) -> str:
         return f"fk_{self.name}_{fk.column}_{fk.target}"
 
+    def check_name(self, check: Check) -> str:
+        return f"ck_{self.name}_{check.column}"
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(c.check for c in self.columns if c.check is not None)
+
 
 def tables(spec: Spec, *, rules: int = SCHEMA_RULES) -> tuple[Table, ...]:
     """The tables of a spec, parents before the tables that reference them.
@@ -97,8 +112,10 @@ def tables(spec: Spec, *, rules: int = SCHEMA_RULES) -> tuple[Table, ...]:
         for f in r.fields:
             field = fields[f.name]
             first = field.values[0] if field.values else None
+            check = f.check if rules >= 3 else None
             columns.append(Column(f.key, f.migration_type, f.nullable, f.type, f.name,
-                                  field.has_default, field.default, first))  # fmt: skip
+                                  field.has_default, field.default, first, check,
+                                  field))  # fmt: skip
             if f.unique or f.index:
                 indexes.append(Index(f.index_columns(rules), unique=f.unique))
         if r.timestamps:
@@ -213,6 +230,7 @@ class Alter:
 
 Named = tuple[str, Index]
 NamedFk = tuple[str, ForeignKey]
+NamedCheck = tuple[str, Check]
 
 
 @dataclass(frozen=True)
@@ -228,12 +246,18 @@ class TableDiff:
     created_indexes: tuple[Named, ...]
     late_index_drops: tuple[Named, ...]  # after the creates (MySQL keeps FKs indexed)
     created_fks: tuple[NamedFk, ...]
+    matched: tuple[tuple[Column, Column], ...] = ()  # (old, under its old name; new) fields
+    dropped_checks: tuple[NamedCheck, ...] = ()  # first, with the foreign keys
+    created_checks: tuple[NamedCheck, ...] = ()  # last, once rows are rewritten
+    rewrites: tuple[Rewrite, ...] = ()  # rows brought into the new schema
+    guards: tuple[Guard, ...] = ()  # tests before the migration changes anything
 
     @property
     def empty(self) -> bool:
         return not any((
             self.dropped_fks, self.renamed, self.early_index_drops, self.dropped, self.added,
             self.altered, self.created_indexes, self.late_index_drops, self.created_fks,
+            self.dropped_checks, self.created_checks, self.rewrites, self.guards,
         ))  # fmt: skip
 
 
@@ -296,6 +320,8 @@ def _diff_pair(pair: Pair, table_renames: Mapping[str, str]) -> TableDiff:
     }
     new_fks = {new.fk_name(fk): fk for fk in new.foreign_keys}
     kept_fks = {name for name, fk in old_fks.items() if new_fks.get(name) == fk}
+    matched = tuple((c, after[moved(c.name)]) for c in old.columns if moved(c.name) in after)
+    created_indexes = tuple((n, i) for n, i in new_indexes.items() if n not in kept)
     return TableDiff(
         old=old,
         new=new,
@@ -307,10 +333,55 @@ def _diff_pair(pair: Pair, table_renames: Mapping[str, str]) -> TableDiff:
         dropped=tuple(c for name, c in before.items() if name not in after),
         added=tuple(c for c in new.columns if c.name not in before),
         altered=altered,
-        created_indexes=tuple((n, i) for n, i in new_indexes.items() if n not in kept),
+        created_indexes=created_indexes,
         late_index_drops=tuple(d for d in index_drops if d not in early),
         created_fks=tuple((n, fk) for n, fk in new_fks.items() if n not in kept_fks),
+        matched=tuple((a, b) for a, b in matched if a.field and b.field),
+        **_check_changes(old, new, moved),
+        **_row_rules(old, matched, created_indexes, index_drops),
     )
+
+
+def _check_changes(old: Table, new: Table, moved: Any) -> dict[str, Any]:
+    """CHECK constraints to drop and create: every one whose name or condition changes."""
+    before = {old.check_name(c): replace(c, column=moved(c.column)) for c in old.checks}
+    after = {new.check_name(c): c for c in new.checks}
+    kept = {name for name, check in before.items() if after.get(name) == check}
+    return {
+        "dropped_checks": tuple((n, c) for n, c in before.items() if n not in kept),
+        "created_checks": tuple((n, c) for n, c in after.items() if n not in kept),
+    }
+
+
+def _row_rules(
+    old: Table,
+    matched: tuple[tuple[Column, Column], ...],
+    created_indexes: tuple[Named, ...],
+    index_drops: list[Named],
+) -> dict[str, Any]:
+    """Rewrites and guards that keep existing rows inside each column's new schema."""
+    rewrites: list[Rewrite] = []
+    guards: list[Guard] = []
+    for before, after in matched:
+        if before.spec is None or after.spec is None:
+            continue
+        narrows = before.type != after.type and may_lose_data(before.type, after.type)
+        (a, a_size), (b, b_size) = parse_type(before.type), parse_type(after.type)
+        shorter = b_size[0] if a == b == "String" and b_size < a_size else None
+        backfill = value_expression(after.kind, after.spec.backfill) if after.has_backfill else None
+        change = ColumnChange(old.name, before.name, before, after, backfill, narrows, shorter)
+        more = row_rules(change, py_literal)
+        rewrites += more[0]
+        guards += more[1]
+        if before.nullable and not after.nullable and after.kind == "ref":
+            guards.append(null_guard(old.name, before.name, py_literal))
+    was = {after.name: before.name for before, after in matched}
+    uniques_before = {i.columns for _, i in index_drops if i.unique}
+    for _, index in created_indexes:
+        column = index.columns[0]
+        if index.unique and column in was and index.columns not in uniques_before:
+            guards.append(duplicate_guard(old.name, was[column]))
+    return {"rewrites": tuple(rewrites), "guards": tuple(guards)}
 
 
 # --- describing changes -------------------------------------------------------------
@@ -350,7 +421,7 @@ def _table_summary(d: TableDiff) -> Iterator[str]:
         if column.nullable or fill is None:
             yield f"add column {t}.{column.name}"
         else:
-            source = "the current time" if column.kind == "timestamp" else "its default"
+            source = "the current time" if column.kind == "timestamp" else _source(column)
             yield f"add column {t}.{column.name}, filled with {source}"
     for a in d.altered:
         if a.type_changed:
@@ -360,7 +431,7 @@ def _table_summary(d: TableDiff) -> Iterator[str]:
             yield f"make {t}.{a.new.name} nullable"
         elif a.old.nullable and not a.new.nullable:
             fill = fill_for(a.new, placeholder=False)
-            how = "NULLs get its default" if fill else "fails while it holds NULLs"
+            how = f"NULLs get {_source(a.new)}" if fill else "fails while it holds NULLs"
             yield f"make {t}.{a.new.name} NOT NULL ({how})"
     for name, index in d.created_indexes:
         if name in renamed:
@@ -369,6 +440,26 @@ def _table_summary(d: TableDiff) -> Iterator[str]:
             yield f"add {_index_kind(index)} {name}"
     for name, fk in d.created_fks:
         yield f"add foreign key {name} ({t}.{fk.column} → {fk.target}.id, ON DELETE {fk.ondelete})"
+    yield from _check_summary(d)
+
+
+def _check_summary(d: TableDiff) -> Iterator[str]:
+    t = d.new.name
+    for rewrite in d.rewrites:
+        yield f"rewrite {t}.{rewrite.column}: {rewrite.note}"
+    created = {name for name, _ in d.created_checks}
+    for name, _ in d.dropped_checks:
+        if name not in created:
+            yield f"drop check constraint {name}"
+    replaced = {name for name, _ in d.dropped_checks}
+    for name, _ in d.created_checks:
+        yield f"{'replace' if name in replaced else 'add'} check constraint {name}"
+    for guard in d.guards:
+        yield f"check existing rows: {guard.table}.{guard.column} {guard.rule}"
+
+
+def _source(column: Column) -> str:
+    return "its backfill" if column.has_backfill else "its default"
 
 
 def _index_kind(index: Index) -> str:
@@ -388,7 +479,8 @@ def slug(changes: Changes) -> str:
             ("alter", [a.new.name for a in d.altered]),
         ]
         named = [f"{verb}_{d.new.name}_{'_'.join(columns)}" for verb, columns in parts if columns]
-        what = "constraints" if d.dropped_fks or d.created_fks else "index"
+        checks = d.dropped_checks or d.created_checks
+        what = "constraints" if d.dropped_fks or d.created_fks or checks else "index"
         renamed_table = d.old.name != d.new.name  # its rename already names it
         groups += named or ([] if renamed_table else [f"{what}_{d.new.name}"])
     if changes.dropped:
@@ -490,9 +582,11 @@ class Fill:
 
 
 def fill_for(column: Column, *, placeholder: bool) -> Fill | None:
-    """The field's default; with `placeholder`, a neutral value if it has none."""
+    """The field's backfill, else its default; with `placeholder`, a neutral value if none."""
     if column.kind == "timestamp":
         return Fill(NOW, None)
+    if column.has_backfill and column.spec is not None:
+        return _fill(column.kind, column.spec.backfill, placeholder=False)
     if column.has_default and column.default is not None:
         return _fill(column.kind, column.default, placeholder=False)
     if not placeholder or column.kind in {"ref", "id"}:

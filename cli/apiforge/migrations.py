@@ -38,6 +38,8 @@ from .migration_ops import (
     py_literal,
     slug,
 )
+from .model import Check
+from .narrowing import Guard, Rewrite, narrowed
 from .spec import Spec
 from .state import SCHEMA_RULES
 
@@ -146,9 +148,24 @@ def _unfillable(changes: Changes) -> Iterator[str]:
             else:
                 yield (
                     f"{where} is new and required but has no default: the rows already in "
-                    f"{d.new.name} would have no value for it; give it a `default` (existing "
-                    "rows get that value) or make it `required: false`"
+                    f"{d.new.name} would have no value for it; give it a `backfill` (the "
+                    "value existing rows get, used by this migration only) or a `default`, "
+                    "or make it `required: false`"
                 )
+        yield from _unfilled_nulls(d)
+
+
+def _unfilled_nulls(d: TableDiff) -> Iterator[str]:
+    """An optional field made required needs a value for the rows that hold none."""
+    for a in d.altered:
+        tightened = a.old.nullable and not a.new.nullable
+        if tightened and a.new.kind != "ref" and fill_for(a.new, placeholder=False) is None:
+            yield (
+                f"field {a.new.field} of resource {d.new.resource} becomes required, but rows "
+                f"already in {d.new.name} may hold no value for it; give it a `backfill` (the "
+                "value those rows get, used by this migration only) or a `default`, or keep "
+                "it `required: false`"
+            )
 
 
 def _destructive(changes: Changes, retyped: set[str]) -> Iterator[str]:
@@ -162,11 +179,49 @@ def _destructive(changes: Changes, retyped: set[str]) -> Iterator[str]:
         for a in d.altered:
             if a.new.name == "id" or a.new.name in follows_id:
                 continue
-            if a.type_changed and may_lose_data(a.old.type, a.new.type):
+            enums = a.old.kind == a.new.kind == "enum"  # their narrowing is told below
+            if a.type_changed and may_lose_data(a.old.type, a.new.type) and not enums:
                 yield (
                     f"change {d.new.name}.{a.new.name} from {human_type(a.old.type)} to "
-                    f"{human_type(a.new.type)} (some values may not fit or convert)"
+                    f"{human_type(a.new.type)} ({_fate_of_longer_values(d, a)})"
                 )
+        yield from _narrowing(d)
+
+
+def _fate_of_longer_values(d: TableDiff, a: Alter) -> str:
+    if not (a.old.type.startswith("sa.String") and a.new.type.startswith("sa.String")):
+        return "some values may not fit or convert"
+    if any(r.column == a.new.name and r.early for r in d.rewrites):
+        backfill = a.new.spec.backfill if a.new.spec else None
+        return f"longer values get the backfill {backfill!r}"
+    return "the upgrade stops while longer values exist"
+
+
+def _narrowing(d: TableDiff) -> Iterator[str]:
+    """Changes after which rows already in the table may fall outside the schema."""
+    guarded = {g.column for g in d.guards}
+    for old, new in d.matched:
+        if old.spec is None or new.spec is None:
+            continue
+        if old.name in guarded:
+            fate = "the upgrade stops while rows break it"
+        elif new.has_backfill:
+            fate = f"rows outside it get the backfill {new.spec.backfill!r}"
+        else:  # the type changes too: the database refuses the new CHECK while rows break it
+            fate = "the upgrade fails while rows break it"
+        for rule in narrowed(old.spec, new.spec):
+            yield f"narrow {d.new.name}.{new.name}: {rule} ({fate})"
+        if old.nullable and not new.nullable and new.kind == "ref":
+            yield (
+                f"make {d.new.name}.{new.name} required (a ref has no backfill: the upgrade "
+                "stops while rows hold none)"
+            )
+    for guard in d.guards:
+        if guard.kind == "duplicates":
+            yield (
+                f"make {d.new.name}.{guard.column} unique (the upgrade stops while two rows "
+                "share a value)"
+            )
 
 
 def _hints(changes: Changes) -> Iterator[str]:
@@ -288,10 +343,15 @@ def _module(
         headline = f"Bring the database in line with the spec:\n{items}"
     up, down = _steps(upgrade, reverse=False), _steps(downgrade, reverse=True)
     helpers = _RENAME_PRIMARY_KEY if upgrade.renamed else ""
+    guards = [name for name in _GUARDS if f"    {name}(" in "\n".join(up + down)]
+    helpers += "".join(_GUARDS[name] for name in guards) + _REFUSE * bool(guards)
     code = "\n".join(up + down) + helpers
-    stdlib = [f"import {m}" for m in ("datetime", "decimal", "uuid") if _uses(m, code)]
+    stdlib = [f"import {m}" for m in ("datetime", "decimal", "re", "uuid") if _uses(m, code)]
+    scans = "refuse_values" in guards  # its signature takes a function of Any
+    typed = scans or "refuse_duplicates" in guards
     groups = [
-        [*stdlib, "from collections.abc import Sequence"],
+        [*stdlib, f"from collections.abc import {'Callable, ' * scans}Sequence"]
+        + ["from typing import Any"] * typed,
         ["import sqlalchemy as sa"] * _uses("sa", code)
         + ["from alembic import op"] * _uses("op", code),
         [f"from {package}.database import UTCDateTime"] * ("UTCDateTime()" in code),
@@ -359,8 +419,76 @@ def rename_primary_key(old_table: str, table: str) -> None:
 '''
 
 
+_REFUSE = """
+
+def _refuse(table: str, column: str, rule: str, count: int) -> None:
+    if count:
+        raise RuntimeError(
+            f"{count} row(s) of {table} break the new schema: {column} {rule}. Nothing was "
+            "changed: update or delete those rows, then run the migration again."
+        )
+"""
+_GUARDS = {
+    "refuse_rows": '''
+
+def refuse_rows(table: str, column: str, keep: sa.ColumnElement[bool], rule: str) -> None:
+    """Stop, before anything changes, while rows of `table` fail the SQL condition `keep`."""
+    if op.get_context().as_sql:  # offline: there are no rows to look at
+        return
+    rows = sa.select(sa.func.count()).select_from(sa.table(table)).where(sa.not_(keep))
+    _refuse(table, column, rule, op.get_bind().scalar(rows) or 0)
+''',
+    "refuse_values": '''
+
+def refuse_values(
+    table: str, column: str, type_: sa.types.TypeEngine[Any], keep: Callable[[Any], bool], rule: str
+) -> None:
+    """Stop, before anything changes, while values of `column` fail `keep` (tested in Python)."""
+    if op.get_context().as_sql:  # offline: there are no rows to look at
+        return
+    value = sa.column(column, type_)
+    values = sa.select(value).select_from(sa.table(table)).where(value.is_not(None))
+    _refuse(table, column, rule, sum(not keep(v) for v in op.get_bind().scalars(values)))
+''',
+    "refuse_duplicates": '''
+
+def refuse_duplicates(table: str, column: str) -> None:
+    """Stop, before anything changes, while two rows of `table` share a value of `column`."""
+    if op.get_context().as_sql:  # offline: there are no rows to look at
+        return
+    value: sa.ColumnClause[Any] = sa.column(column)
+    shared = sa.select(value).select_from(sa.table(table)).where(value.is_not(None))
+    shared = shared.group_by(value).having(sa.func.count() > 1)
+    count = sa.select(sa.func.count()).select_from(shared.subquery())
+    _refuse(table, column, "must be unique", op.get_bind().scalar(count) or 0)
+''',
+}
+
+
+def _guard_lines(changes: Changes) -> list[str]:
+    guards = [guard for d in changes.altered for guard in d.guards]
+    if not guards:
+        return []
+    lines = [
+        "    # Rows that would break the new schema stop the migration here, before it changes",
+        "    # anything (rows outside a field with a `backfill` are rewritten to it instead).",
+    ]
+    for guard in guards:
+        lines += layout(_guard_call(guard), 4)
+    return lines
+
+
+def _guard_call(guard: Guard) -> Call:
+    table, column, rule = q(guard.table), q(guard.column), py_literal(guard.rule)
+    if guard.kind == "duplicates":
+        return Call("refuse_duplicates", (table, column))
+    if guard.kind == "values":
+        return Call("refuse_values", (table, column, guard.column_type or "", guard.keep, rule))
+    return Call("refuse_rows", (table, column, guard.keep, rule))
+
+
 def _steps(changes: Changes, *, reverse: bool) -> list[str]:
-    lines: list[str] = []
+    lines: list[str] = _guard_lines(changes)
     for old, new in changes.renamed:
         lines += layout(Call("op.rename_table", (q(old.name), q(new.name))), 4)
         lines += layout(Call("rename_primary_key", (q(old.name), q(new.name))), 4)
@@ -400,7 +528,12 @@ def _create_table(table: Table) -> list[str]:
         for i in table.indexes
         if i.unique
     ]
-    lines = layout(Call("op.create_table", (q(table.name), *columns, *fks, pk, *uniques), True), 4)
+    checks: list[Expr] = [
+        Call("sa.CheckConstraint", (_condition(check), _named(table.check_name(check))))
+        for check in table.checks
+    ]
+    parts = (q(table.name), *columns, *fks, pk, *uniques, *checks)
+    lines = layout(Call("op.create_table", parts, True), 4)
     for index in table.indexes:
         if not index.unique:
             name = Call("op.f", (q(table.index_name(index)),))
@@ -413,13 +546,23 @@ def _named(name: str) -> Call:
     return Call("name=op.f", (q(name),))
 
 
+def _condition(check: Check) -> str:
+    return check.expression("sa.", py_literal)
+
+
 def _alter_table(d: TableDiff, *, reverse: bool) -> list[str]:
-    """Up to three batches: renames, the changes, then NOT NULL once rows are filled."""
+    """Batches: constraints out and renames; the changes; NOT NULL and CHECKs once rows fit.
+
+    Rows are rewritten between batches: before the type changes when it narrows (the
+    values must fit it), else after it (they may need its room).
+    """
+    early = [r for r in d.rewrites if r.early]
     first: list[Expr] = [_drop_fk(name) for name, _ in d.dropped_fks]
+    first += [_drop_check(name) for name, _ in d.dropped_checks]
     main: list[Expr] = []
     if d.renamed:  # on their own, so SQLite's rebuild has the new names before indexes use them
         first += [_alter(c.name, c, f"new_column_name={q(name)}") for c, name in d.renamed]
-    else:
+    elif not early:
         main, first = first, []
     fills: list[tuple[Column, Fill]] = []
     finish: list[Expr] = []
@@ -432,16 +575,31 @@ def _alter_table(d: TableDiff, *, reverse: bool) -> list[str]:
     main += [_create_index(name, index) for name, index in d.created_indexes]
     main += [_drop_index(name, index) for name, index in d.late_index_drops]
     main += [_create_fk(name, fk) for name, fk in d.created_fks]
-    lines = _batch(d.new.name, first) + _batch(d.new.name, main)
-    if fills:  # UPDATE with bound values: each database gets them in its own format
-        variable = f"{d.new.name}_table"
-        columns = (Call("sa.column", (q(c.name), c.type)) for c, _ in fills)
-        lines += layout(Call(f"{variable} = sa.table", (q(d.new.name), *columns)), 4)
-        for column, fill in fills:
-            if fill.placeholder:
-                lines.append(f"    # {column.name} has no default: a placeholder fills its NULLs.")
-            lines += layout(Call("op.execute", (_update(variable, column.name, fill.value),)), 4)
-    return lines + _batch(d.new.name, finish)
+    late = [r for r in d.rewrites if not r.early]
+    (finish if fills or late else main).extend(_create_check(n, c) for n, c in d.created_checks)
+    lines = _batch(d.new.name, first) + _updates(d, [], early) + _batch(d.new.name, main)
+    return lines + _updates(d, fills, late) + _batch(d.new.name, finish)
+
+
+def _updates(d: TableDiff, fills: list[tuple[Column, Fill]], rewrites: list[Rewrite]) -> list[str]:
+    """UPDATEs with bound values (each database gets them in its own format)."""
+    if not fills and not rewrites:
+        return []
+    variable = f"{d.new.name}_table"
+    types = {c.name: c.type for c, _ in fills} | {
+        r.column: next(c.type for c in d.new.columns if c.name == r.column) for r in rewrites
+    }
+    columns = (Call("sa.column", (q(name), type_)) for name, type_ in types.items())
+    lines = layout(Call(f"{variable} = sa.table", (q(d.new.name), *columns)), 4)
+    for column, fill in fills:
+        if fill.placeholder:
+            lines.append(f"    # {column.name} has no default: a placeholder fills its NULLs.")
+        lines += layout(Call("op.execute", (_update(variable, column.name, fill.value),)), 4)
+    for rewrite in rewrites:
+        lines.append(f"    # {rewrite.column}: {rewrite.note}.")
+        chain = _update(variable, rewrite.column, rewrite.value, where=rewrite.where)
+        lines += layout(Call("op.execute", (chain,)), 4)
+    return lines
 
 
 def _batch(table: str, statements: list[Expr]) -> list[str]:
@@ -514,11 +672,11 @@ def _alter(
     return Call("batch_op.alter_column", tuple(args))
 
 
-def _update(variable: str, column: str, value: str) -> Chain:
+def _update(variable: str, column: str, value: str, *, where: str | None = None) -> Chain:
     return Chain(
         (
             f"{variable}.update()",
-            f".where({variable}.c[{q(column)}].is_(None))",
+            f".where({where or f'{variable}.c[{q(column)}].is_(None)'})",
             f".values({{{q(column)}: {value}}})",
         )
     )
@@ -530,6 +688,14 @@ def _f(name: str) -> Call:
 
 def _drop_fk(name: str) -> Call:
     return Call("batch_op.drop_constraint", (_f(name), 'type_="foreignkey"'))
+
+
+def _drop_check(name: str) -> Call:
+    return Call("batch_op.drop_constraint", (_f(name), 'type_="check"'))
+
+
+def _create_check(name: str, check: Check) -> Call:
+    return Call("batch_op.create_check_constraint", (_f(name), _condition(check)))
 
 
 def _drop_index(name: str, index: Index) -> Call:

@@ -7,9 +7,12 @@ per schema, and sample values for the generated tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from .escape import python_literal
 from .naming import humanize, is_keyword, pascal, python_name
 from .samples import sample_expression
 from .spec import UNINDEXABLE_TYPES, FieldSpec, ResourceSpec, Spec
@@ -28,6 +31,54 @@ INVALID_VALUES = {
     "list[str]": '"not-a-list"', "list[int]": '["x"]', "ref": '"not-an-id"',
 }
 INTEGER_RANGES = {"int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
+
+
+@dataclass(frozen=True)
+class Check:
+    """What the database enforces of a field beyond its column type: CHECK ck_<table>_<column>.
+
+    Enum values, numeric bounds and string lengths, so rows written around the API obey the
+    schema too. Written as a SQLAlchemy expression (`column(...)` compiles with each
+    database's quoting, `func.char_length` as SQLite's `length`); the models write it plain
+    and migrations with `sa.`, from this one description.
+    """
+
+    column: str
+    values: tuple[str, ...] = ()  # an enum's
+    bounds: tuple[tuple[str, Any], ...] = ()  # (">=", 1), ...
+    lengths: tuple[tuple[str, int], ...] = ()  # (">=", 1), ... of the character length
+
+    def expression(self, prefix: str = "", literal: Callable[[Any], str] = python_literal) -> str:
+        column = f"{prefix}column({literal(self.column)})"
+        terms = [f"{column}.in_([{', '.join(map(literal, self.values))}])"] * bool(self.values)
+        terms += [f"{column} {op} {_number(bound)}" for op, bound in self.bounds]
+        terms += [f"{prefix}func.char_length({column}) {op} {n}" for op, n in self.lengths]
+        return terms[0] if len(terms) == 1 else f"{prefix}and_({', '.join(terms)})"
+
+
+def _number(value: Any) -> str:
+    return f'decimal.Decimal("{value}")' if isinstance(value, Decimal) else repr(value)
+
+
+BOUND_OPERATORS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def field_check(field: FieldSpec, column: str) -> Check | None:
+    """The CHECK a field's column gets, if its spec constrains it."""
+    values = tuple(field.values or ()) if field.type == "enum" else ()
+    bounds = tuple(
+        (op, getattr(field, option))
+        for option, op in BOUND_OPERATORS.items()
+        if getattr(field, option) is not None
+    )
+    # A str column's VARCHAR holds its max_length already; a text column has no limit.
+    longest = field.max_length if field.type == "text" else None
+    lengths: tuple[tuple[str, int], ...] = ()
+    if field.type in {"str", "text"}:
+        lengths = tuple((op, n) for op, n in ((">=", field.min_length), ("<=", longest)) if n)
+    if not (values or bounds or lengths):
+        return None
+    return Check(column, values, bounds, lengths)
 
 
 @dataclass(frozen=True)
@@ -59,6 +110,7 @@ class FieldModel:
     sample: str  # expression of `n` for a create payload
     sample_update: str  # expression of `n` for an update payload
     invalid: str | None  # a JSON value (as Python) the API must reject with 422
+    check: Check | None  # what the database enforces beyond the column type
 
     @property
     def aliased(self) -> bool:
@@ -312,6 +364,7 @@ def _derive_field(spec: Spec, name: str, field: FieldSpec) -> FieldModel:
         sample=sample,
         sample_update=sample_update,
         invalid=INVALID_VALUES.get(field.type),
+        check=field_check(field, key),
     )
 
 

@@ -64,6 +64,7 @@ OPTION_TYPES: dict[str, frozenset[str]] = {
     "values": frozenset({"enum"}),
     "to": frozenset({"ref"}),
     "on_delete": frozenset({"ref"}),
+    "renamed_values": frozenset({"enum"}),
 }
 
 # Column names every resource already has, and query parameters of list endpoints.
@@ -192,6 +193,9 @@ class FieldSpec(StrictModel):
     read_only: StrictBool = False
     write_only: StrictBool = False
     renamed_from: StrictStr | None = None
+    # For migrations only (never in the API): what rows already in the table become.
+    backfill: Any = None
+    renamed_values: dict[StrictStr, StrictStr] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -214,6 +218,10 @@ class FieldSpec(StrictModel):
     def has_default(self) -> bool:
         return "default" in self.model_fields_set
 
+    @property
+    def has_backfill(self) -> bool:
+        return "backfill" in self.model_fields_set
+
     @model_validator(mode="after")
     def check_options(self) -> FieldSpec:
         """Collect every problem of the field, each at the option it is about."""
@@ -223,6 +231,7 @@ class FieldSpec(StrictModel):
             *self._bound_problems(),
             *self._query_option_problems(),
             *self._access_problems(),
+            *self._migration_option_problems(),
         ]
         if problems:
             raise NodeProblems(problems)
@@ -324,6 +333,16 @@ class FieldSpec(StrictModel):
                 yield ("default",), str(error)
 
 
+    def _migration_option_problems(self) -> Iterator[Located]:
+        if self.has_backfill:
+            try:
+                check_backfill(self)
+            except ValueError as error:
+                yield ("backfill",), str(error)
+        if self.renamed_values and self.type == "enum":
+            yield from _renamed_value_problems(self.renamed_values, self.values or ())
+
+
 def check_default(field: FieldSpec) -> None:
     """A default must be a value the field itself accepts."""
     value = field.default
@@ -370,6 +389,63 @@ def _check_parsable_default(type_name: str, value: Any) -> None:
         parsers[type_name](value)
     except (ValueError, ArithmeticError):
         raise ValueError(f"default {value!r} is not a valid {type_name}") from None
+
+
+def check_backfill(field: FieldSpec) -> None:
+    """A backfill must be a value the field accepts: rows get it without the API's checks."""
+    value = field.backfill
+    if value is None:
+        raise ValueError("backfill: null fills nothing; give a value of the field's type, "
+                         "or remove the option")
+    if field.type == "ref":
+        raise ValueError("a ref field cannot have a backfill: add it with `required: false`, "
+                         "fill it in, then make it required in a later change")
+    try:
+        check_default(field.model_copy(update={"default": value, "required": False}))
+    except ValueError as error:  # the same type rules as a default, under its own name
+        raise ValueError(str(error).replace("default", "backfill", 1)) from None
+    problem = constraint_problem(field, value)
+    if problem:
+        raise ValueError(f"backfill {value!r} {problem}")
+
+
+def constraint_problem(field: FieldSpec, value: Any) -> str | None:
+    """Why `value` (already of the field's type) breaks one of the field's constraints."""
+    from .model import decimal_size, string_length  # the column sizes the model derives
+
+    if field.type in NUMBER_TYPES:
+        number = Decimal(str(value))
+        for option, breaks in (("ge", number.__lt__), ("gt", number.__le__),
+                               ("le", number.__gt__), ("lt", number.__ge__)):
+            bound = getattr(field, option)
+            if bound is not None and breaks(Decimal(str(bound))):
+                return f"is outside the field's range ({option}: {bound})"
+        if field.type == "decimal":
+            precision, scale = decimal_size(field)
+            digits, exponent = len(number.as_tuple().digits), int(number.as_tuple().exponent)
+            if -exponent > scale or digits + exponent > precision - scale:
+                return f"does not fit {precision} digits with {scale} decimal places"
+    sized = value if isinstance(value, (str, list)) else None
+    if sized is not None and field.type in STRING_TYPES | LIST_TYPES:
+        longest = string_length(field) if field.type == "str" else field.max_length
+        if field.min_length is not None and len(sized) < field.min_length:
+            return f"is shorter than min_length: {field.min_length}"
+        if longest is not None and len(sized) > longest:
+            return f"is longer than max_length: {longest}"
+    if field.pattern is not None and isinstance(value, str) and not re.search(field.pattern, value):
+        return f"does not match the pattern {field.pattern!r}"
+    return None
+
+
+def _renamed_value_problems(renamed: dict[str, str], values: tuple[str, ...]) -> Iterator[Located]:
+    """`renamed_values` maps former enum values (no longer listed) to current ones."""
+    for old, new in renamed.items():
+        if old in values:
+            yield ("renamed_values", old), (f"{old!r} is still one of the values; "
+                                            "renamed_values maps former values only")
+        elif new not in values:
+            yield ("renamed_values", old), (f"{old!r} is renamed to {new!r}, which is not "
+                                            f"one of the values: {', '.join(values)}")
 
 
 class ResourceSpec(StrictModel):

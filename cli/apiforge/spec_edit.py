@@ -52,7 +52,8 @@ VALUE_KINDS: dict[str, str] = {
     "ge": "number", "gt": "number", "le": "number", "lt": "number", "max_digits": "int",
     "decimal_places": "int", "values": "list", "to": "text", "on_delete": "text",
     "filter": "filter", "search": "bool", "sort": "bool", "read_only": "bool",
-    "write_only": "bool", "renamed_from": "text",
+    "write_only": "bool", "renamed_from": "text", "backfill": "default",
+    "renamed_values": "mapping",
 }
 # Values that may themselves contain `:` run on to the next flag or KEY=VALUE.
 COLON_VALUES = frozenset({"description", "pattern", "default"})
@@ -147,10 +148,15 @@ def _option_value(key: str, raw: str, field_type: str, arg: str) -> Any:
         kind = {"bool": "bool", "int": "int", "bigint": "int", "float": "number",
                 "json": "json", "list[str]": "list", "list[int]": "list"}.get(field_type, "text")
         if kind == "list":
-            raise UserError(f"`default` of a {field_type} field cannot be given in `{arg}`; "
+            raise UserError(f"`{key}` of a {field_type} field cannot be given in `{arg}`; "
                             "set it in the spec")
     if kind == "text":
         return raw
+    if kind == "mapping":  # renamed_values=old=new,old2=new2
+        pairs = [item.partition("=") for item in raw.split(",")]
+        if not all(sep and old and new for old, sep, new in pairs):
+            raise UserError(f"`{key}` takes OLD=NEW pairs separated by commas (in `{arg}`)")
+        return {old.strip(): new.strip() for old, _, new in pairs}
     if kind == "list":
         return [item.strip() for item in raw.split(",")]
     lowered = raw.lower()

@@ -32,7 +32,8 @@ BASELINE_DIR = f"{STATE_DIR}/baseline"
 STATE_FORMAT = 1  # bump when the layout changes, so an older apiforge refuses a newer record
 # How a spec becomes tables, so a project generated under older rules migrates to these.
 # 1: a sorted field had an index of its own. 2: it shares one with `id` (keyset pages).
-SCHEMA_RULES = 2
+# 3: enums, numeric bounds and string lengths are CHECK constraints too.
+SCHEMA_RULES = 3
 
 NOT_A_PROJECT = "not an apiforge project; run apiforge new-service"
 

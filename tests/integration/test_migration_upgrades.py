@@ -11,7 +11,12 @@ v2: add fields with defaults (a string, an enum, a JSON list), add an optional
 field, rename a field (`renamed_from`), lengthen a string, add a unique constraint
 and an index. v3: rename a resource and its ref field (`renamed_from`), add a
 resource that refers to an existing one, drop a column (`allow_destructive`), make
-an optional text field required with a default, shrink an enum.
+an optional text field required with a default, rename enum values
+(`renamed_values`: the rows are rewritten), make an optional int required and narrow
+its range with a `backfill` (NULLs and out-of-range values get it). Enums and ranges
+are CHECK constraints too: `alembic check` compares them by name, and the database
+refuses rows outside them. A second scenario narrows a field without a backfill: the
+upgrade stops before changing anything while rows break the new rule.
 
 The generated projects run from the shared venv of their dependencies (see
 conftest.py) through a light overlay venv; `alembic.ini` puts `src/` on the path,
@@ -67,6 +72,7 @@ book:
     isbn: {type: str, max_length: 13, required: false, unique: true}
     status: {type: enum, values: [draft, published, withdrawn], default: draft}
     notes: {type: "list[str]", default: []}
+    rating: {type: int, required: false}
     author: {type: ref, to: author, on_delete: cascade}
 """
 V3 = """
@@ -81,8 +87,10 @@ book:
     title: {type: str, max_length: 300}
     summary: {type: text, default: n/a, renamed_from: blurb}
     isbn: {type: str, max_length: 13, required: false, unique: true}
-    status: {type: enum, values: [draft, live], default: draft}
+    status: {type: enum, values: [draft, live], default: draft,
+             renamed_values: {published: live, withdrawn: draft}}
     notes: {type: "list[str]", default: []}
+    rating: {type: int, ge: 1, le: 5, backfill: 3}
     writer: {type: ref, to: writer, on_delete: cascade, renamed_from: author}
 review:
   timestamps: false
@@ -115,7 +123,7 @@ def versions() -> list[Version]:
             spec,
             previous=result[-1].migration.revision if result else None,
             created=datetime(2026, 11, 29, 14, 30, number, tzinfo=UTC),
-            allow_destructive=number == 3,  # v3 drops books.pages
+            allow_destructive=number == 3,  # v3 drops books.pages, narrows books.rating
         )
         assert migration is not None
         files = {
@@ -181,6 +189,12 @@ class Database:
             pytest.fail(result.report(f"running SQL {statements}"), pytrace=False)
         found = json.loads(result.stdout.strip().splitlines()[-1])
         return [[tuple(_decoded(value) for value in row) for row in rows] for rows in found]
+
+    def refused(self, statement: str, constraint: str) -> None:
+        """`statement` must fail on the CHECK constraint named `constraint`."""
+        result = self.run("python", "-c", SQL_RUNNER, json.dumps([statement]))
+        assert not result.ok, f"the database accepted {statement}"
+        assert constraint in result.stderr, result.stderr[-2000:]
 
     def tables(self, *statements: str, **columns: str) -> dict[str, list[tuple[Any, ...]]]:
         """Run `statements`, then read `columns` of each table (by id), in one process."""
@@ -257,6 +271,9 @@ def test_upgrades_keep_the_rows(
     db.alembic("upgrade", "head")
     db.check("after v2")
     assert db.tables(**v2_columns) == expected
+    # An explicit id: a failed insert must not use up a sequence value the test relies on.
+    outside = "INSERT INTO books (id, title, status, notes, author_id, created_at, updated_at) "
+    db.refused(f"{outside} VALUES (99, 'X', 'lost', '[]', 1, {STAMP}, {STAMP})", "ck_books_status")
     db.alembic("downgrade", "-1")
     assert db.tables(books="id, blurb") == {"books": [(1, "Sand"), (2, None)]}
     db.alembic("upgrade", "head")
@@ -265,32 +282,36 @@ def test_upgrades_keep_the_rows(
         "INSERT INTO books (title, summary, isbn, status, notes, author_id, created_at, "
         f"updated_at) VALUES ('Kim', NULL, '9780141182537', 'published', '[]', 1, {STAMP}, "
         f"{STAMP})",
-        # v3's enum is [draft, live]: move the data over first, as a user would.
-        "UPDATE books SET status = 'live' WHERE status = 'published'",
-        "UPDATE books SET status = 'draft' WHERE status = 'withdrawn'",
+        "UPDATE books SET rating = 9 WHERE id = 2",  # outside v3's range
+        "UPDATE books SET rating = 4 WHERE id = 3",
     )
 
     # v3: authors renamed to writers (author_id to writer_id), pages dropped, NULL
-    # summaries filled with the new default, a new table referring to books.
+    # summaries filled with the new default, enum values renamed (published → live,
+    # withdrawn → draft), ratings required in 1..5 (NULL and 9 get the backfill 3), a new
+    # table referring to books.
     db.write(v3, [v1.migration, v2.migration, v3.migration])
     expected = {
         "writers": [(1, "Ann", "ann@example.org", "NZ"), (2, "Bob", "bob@example.org", "NZ")],
         "books": [
-            (1, "Dune", "Sand", "live", 1, None),
-            (2, "Emma", "n/a", "draft", 2, None),
-            (3, "Kim", "n/a", "live", 1, "9780141182537"),
+            (1, "Dune", "Sand", "live", 1, None, 3),
+            (2, "Emma", "n/a", "draft", 2, None, 3),
+            (3, "Kim", "n/a", "live", 1, "9780141182537", 4),
         ],
         "reviews": [(1, 3, 5)],
     }
     v3_columns = {
         "writers": "id, name, email, country",
-        "books": "id, title, summary, status, writer_id, isbn",
+        "books": "id, title, summary, status, writer_id, isbn, rating",
         "reviews": "id, book_id, stars",
     }
     add_review = "INSERT INTO reviews (book_id, stars) VALUES (3, 5)"
     db.alembic("upgrade", "head")
     db.check("after v3")
     assert db.tables(add_review, **v3_columns) == expected
+    db.refused("INSERT INTO reviews (book_id, stars) VALUES (3, 6)", "ck_reviews_stars")
+    db.refused("UPDATE books SET rating = 0 WHERE id = 1", "ck_books_rating")
+    db.refused("UPDATE books SET status = 'gone' WHERE id = 1", "ck_books_status")
     db.alembic("downgrade", "-1")  # back to v2's names; pages comes back empty
     assert db.tables(authors="id, name", books="id, author_id, pages") == {
         "authors": [(1, "Ann"), (2, "Bob")],
@@ -299,3 +320,99 @@ def test_upgrades_keep_the_rows(
     db.alembic("upgrade", "head")
     assert db.tables(add_review, **v3_columns) == expected  # reviews came back empty
     db.check("after v3, downgraded and upgraded again")
+
+
+GUARDED_V1 = """
+item:
+  fields:
+    code: {type: str, max_length: 20}
+    level: {type: int, ge: 0, le: 100}
+    kind: {type: enum, values: [a, b, c]}
+    tags: {type: "list[str]", required: false}
+"""
+GUARDED_V2 = """
+item:
+  fields:
+    code: {type: str, max_length: 5, unique: true}
+    tier: {type: int, ge: 0, le: 10, renamed_from: level}
+    kind: {type: enum, values: [a, b]}
+    tags: {type: "list[str]", max_length: 2, required: false}
+"""
+
+
+def test_a_narrowed_field_without_backfill_stops_the_upgrade_before_any_change(
+    overlay: Path, database_url: str, tmp_path: Path
+) -> None:
+    specs = [
+        load_spec_text(
+            "apiforge: 1\nservice: {name: shelf}\nresources:" + textwrap.indent(text, "  "),
+            filename=f"{name}.yaml",
+        )
+        for name, text in (("v1", GUARDED_V1), ("v2", GUARDED_V2))
+    ]
+    first = plan_migration(
+        None,
+        specs[0],
+        previous=None,
+        created=datetime(2026, 11, 29, 15, 0, 1, tzinfo=UTC),
+        allow_destructive=False,
+    )
+    assert first is not None
+    second = plan_migration(
+        specs[0],
+        specs[1],
+        previous=first.revision,
+        created=datetime(2026, 11, 29, 15, 0, 2, tzinfo=UTC),
+        allow_destructive=True,
+    )
+    assert second is not None
+    db = Database(tmp_path / "shelf", overlay, database_url)
+    db.write(_version(specs[0], first), [first])
+    db.alembic("upgrade", "head")
+    db.check("after v1")
+    rows = (
+        "INSERT INTO items (code, level, kind, tags, created_at, updated_at) VALUES "
+        f"""('toolongcode', 50, 'c', '["1", "2", "3"]', {STAMP}, {STAMP}), """
+        f"('x', 5, 'a', '[]', {STAMP}, {STAMP})"
+    )
+    columns = {"items": "id, code, level, kind, tags"}
+    before = {"items": [(1, "toolongcode", 50, "c", ["1", "2", "3"]), (2, "x", 5, "a", [])]}
+    assert db.tables(rows, **columns) == before
+
+    db.write(_version(specs[1], second), [first, second])
+    fixes = [
+        ("code must be at most 5 characters long", "UPDATE items SET code = 'x' WHERE id = 1"),
+        ("level must be >= 0 and be <= 10", "UPDATE items SET level = 10 WHERE id = 1"),
+        ("kind must be one of a, b", "UPDATE items SET kind = 'b' WHERE id = 1"),
+        ("tags must hold at most 2 item(s)", """UPDATE items SET tags = '["1"]' WHERE id = 1"""),
+        ("code must be unique", "UPDATE items SET code = 'y' WHERE id = 1"),
+    ]
+    for rule, fix in fixes:
+        failed = db.run("alembic", "upgrade", "head")
+        assert not failed.ok, f"the upgrade ignored: {rule}"
+        assert f"1 row(s) of items break the new schema: {rule}. Nothing was" in failed.stderr
+        current = db.alembic("current")  # still at the first revision, unchanged
+        assert first.revision in current and "(head)" not in current
+        db.sql(fix)
+    db.alembic("upgrade", "head")
+    db.check("after v2")
+    columns = {"items": "id, code, tier, kind, tags"}
+    assert db.tables(**columns) == {"items": [(1, "y", 10, "b", ["1"]), (2, "x", 5, "a", [])]}
+    db.refused(
+        f"INSERT INTO items (code, tier, kind, created_at, updated_at) "
+        f"VALUES ('z', 11, 'a', {STAMP}, {STAMP})",
+        "ck_items_tier",
+    )
+    if not database_url.startswith("sqlite"):  # `alembic check` compares CHECKs by name
+        db.sql("ALTER TABLE items DROP CONSTRAINT ck_items_tier")
+        drifted = db.run("alembic", "check")
+        assert not drifted.ok and "ck_items_tier" in drifted.stdout + drifted.stderr
+
+
+def _version(spec: Any, migration: Migration) -> Version:
+    files = {
+        path: planned.content
+        for path, planned in render_project(spec).items()
+        if not path.startswith("migrations/versions/")
+    }
+    return Version(files, migration)
