@@ -57,6 +57,10 @@ def load_spec_text(text: str, *, filename: str) -> Spec:
     except ValidationError as error:
         raise SpecError(_locate(filename, document, _validation_problems(error))) from None
     problems = cross_check(spec)
+    if not problems:
+        from .spec_rules import rule_problems  # renders templates: imported when needed
+
+        problems = rule_problems(spec)
     if problems:
         raise SpecError(_locate(filename, document, problems))
     return spec

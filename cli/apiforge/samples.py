@@ -170,7 +170,9 @@ def _decimal_expression(field: FieldSpec) -> str:
     if field.lt is not None:
         high = min(high, (Decimal(str(field.lt)) - unit).quantize(unit, rounding=ROUND_FLOOR))
     if field.ge is None and field.gt is None:
-        low = max(low, min(Decimal(1), high))  # positive samples read better
+        # Positive samples read better; with many places, tiny ones keep few significant
+        # digits (SQLite stores decimals as floats).
+        low = max(low, min(Decimal(1) if places < 9 else unit, high))
     first, last = int(low.scaleb(places)), int(high.scaleb(places))
     if last < first:
         raise UserError(
