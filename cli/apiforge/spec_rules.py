@@ -64,12 +64,12 @@ def _package_problems(spec: Spec, service: ServiceModel, analysis: Analysis) -> 
     package = service.package
     if keyword.iskeyword(package):
         reason = "it is a Python keyword"
-    elif package in analysis.imported_modules:
-        reason = f"the generated code imports the library `{package}`, which it would hide"
     elif package in analysis.project_packages:
         reason = f"the generated project has its own `{package}` package"
     elif package in sys.stdlib_module_names:
         reason = f"it would hide (or be hidden by) Python's own `{package}` module"
+    elif package in analysis.imported_modules:
+        reason = f"the generated code imports the library `{package}`, which it would hide"
     else:
         return
     if spec.service.package is not None:
