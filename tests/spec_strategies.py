@@ -20,6 +20,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from apiforge.loader import NAME_PATTERN, spec_json_schema
+from apiforge.spec import OPTION_TYPES
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 SQL_WORDS = (
@@ -31,6 +32,12 @@ PATTERNS = (
     r"^\d{5}$", r"^[A-Z]{3}-\d{4}$", r"\Z", r"^a\Z", r"(?=x)\d{4}", r"^[a-z]+$", r"x",
     r"^\w{3,}$", r"[[:alpha:]]{4}", "^$", r"(a+)+b\d{3}",
 )
+# Strings the schema only calls strings, drawn mostly from values that pass, so that
+# more drawn specs reach the rules that need a whole valid spec.
+STRING_OPTIONS = {
+    "version": ("0.1.0", "2.0", "1.0rc1", "x"),
+    "api_prefix": ("", "/api/v1", "/v2", "/api/v1/"),
+}
 ODD_TEXTS = ("", "x", "\ud800", "{{ s }}", '"""', "\\", "a'b", "é", "\x00", "line\nbreak")
 
 
@@ -63,7 +70,7 @@ def names() -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(hostile_names()),
         st.sampled_from(PLAIN_WORDS),
-        st.from_regex(NAME_PATTERN, fullmatch=True).filter(lambda n: len(n) < 20),
+        st.from_regex(r"\A[a-z][a-z0-9]{0,8}(_[a-z0-9]{1,6}){0,2}\Z"),  # NAME_PATTERN, short
     )
 
 
@@ -76,7 +83,12 @@ def from_schema(node: dict[str, Any], option: str = "") -> st.SearchStrategy[Any
     if "enum" in node:
         return st.sampled_from(node["enum"])
     if "anyOf" in node:
-        return st.one_of([from_schema(branch, option) for branch in node["anyOf"]])
+        branches = node["anyOf"]
+        numbers = [b for b in branches if b.get("type") in ("integer", "number")]
+        others = [b for b in branches if b not in numbers]
+        if numbers and others:  # a Decimal bound is also allowed as a string: rarely drawn
+            return st.one_of(*[from_schema(b, option) for b in numbers * 4 + others])
+        return st.one_of([from_schema(branch, option) for branch in branches])
     kind = node.get("type")
     if kind == "boolean":
         return st.booleans()
@@ -92,6 +104,8 @@ def from_schema(node: dict[str, Any], option: str = "") -> st.SearchStrategy[Any
     if kind == "string":
         if option == "pattern":
             return st.sampled_from(PATTERNS)
+        if option in STRING_OPTIONS:
+            return st.sampled_from(STRING_OPTIONS[option])
         return st.one_of(st.sampled_from(PLAIN_WORDS), st.sampled_from(ODD_TEXTS),
                          st.sampled_from(hostile_names()))
     if kind == "array":
@@ -107,16 +121,17 @@ def from_schema(node: dict[str, Any], option: str = "") -> st.SearchStrategy[Any
 def fields(draw: st.DrawFn, resources: list[str]) -> Any:
     properties = definition("FieldSpec")["properties"]
     field_type = draw(from_schema(properties["type"]))
-    if draw(st.integers(0, 3)) == 0:
+    if field_type != "enum" and draw(st.integers(0, 3)) == 0:
         return field_type  # the short form
     field: dict[str, Any] = {"type": field_type}
     for option, node in properties.items():
-        if option == "type" or draw(st.integers(0, 5)) != 0:
+        fits = field_type in OPTION_TYPES.get(option, {field_type})
+        if option == "type" or draw(st.integers(0, 3 if fits else 40)) != 0:
             continue
         field[option] = draw(from_schema(node, option))
     if field_type == "ref":
         field["to"] = draw(st.sampled_from(resources))
-    if field_type == "enum" and draw(st.booleans()):
+    if field_type == "enum" and ("values" not in field or draw(st.booleans())):
         field["values"] = draw(st.lists(st.sampled_from((*PLAIN_WORDS, *ODD_TEXTS)),
                                         min_size=1, max_size=4, unique=True))
     return field

@@ -493,7 +493,7 @@ UNSATISFIABLE = [
     ("t: {type: enum, values: [a, b], unique: true}", "true", "only 2 possible values"),
     ("t: {type: str, max_length: 1, unique: true}", "t", "leave the generated tests repeating"),
     ("t: {type: email, max_length: 5}", "5", "no email fits in 5 characters"),
-    ("t: {type: email, max_length: 10}", "t", "no valid test value can be made"),
+    ("t: {type: email, max_length: 6, unique: true}", "t", "leave the generated tests repeating"),
     ("t: {type: str, max_length: 10000000000000000000000}", "1000",
      "holds at most 10,485,760 characters"),
     (r"t: {type: str, pattern: '^\d{3}\Z'}", "'", "not for the regex engine"),
@@ -513,3 +513,13 @@ def test_database_limits_of_decimals_are_rejected_on_mysql() -> None:
     text = book("t: {type: decimal, max_digits: 38, decimal_places: 37}").replace(
         "{name: shop}", "{name: shop, database: mysql}")
     expect(text, line=FIELDS_LINE, at="37", says="mysql keeps at most 30 decimal places")
+
+
+def test_short_emails_and_urls_get_sample_values_that_fit() -> None:
+    from apiforge.model import derive
+
+    spec = load_spec_text(book("e: {type: email, max_length: 10, unique: true}",
+                               "u: {type: url, max_length: 16}"), filename="spec.yaml")
+    samples = {f.key: f.sample for f in derive(spec).resource("book").fields}
+    assert samples["e"].endswith("+ '@x.io'")
+    assert samples["u"].startswith("'http://x.io/' + encode(n, 4,")

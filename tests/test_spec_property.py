@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from spec_strategies import spec_texts
 
 from apiforge.errors import SpecError
@@ -24,6 +24,7 @@ from apiforge.loader import load_spec_text
 from apiforge.render import render_project
 
 EXAMPLES = int(os.environ.get("APIFORGE_PROPERTY_EXAMPLES", "200"))
+SPEC = '{"apiforge": 1, "service": {"name": "svc"}, "resources": {%s}}'
 LOCATED = re.compile(r"apiforge\.yaml:\d+:\d+: \S")
 
 
@@ -58,6 +59,17 @@ def check_rendered(spec: object, scratch: Path) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(text=spec_texts())
+# Specs the property found (each was an internal error or a project failing ruff):
+# a decimal bound beyond the 28 digits of Python's default decimal context,
+@example(text=SPEC % '"a": {"fields": {"p": {"type": "decimal", "le": 1e19, "unique": true}}}')
+# a resource whose clients send nothing (its factories assigned an unused counter),
+@example(text=SPEC % '"a": {"fields": {"t": {"type": "datetime", "read_only": true, '
+                     '"required": false}}}')
+# a resource none of whose fields is both sent and returned (mypy: an untyped `[]`),
+@example(text=SPEC % '"a": {"fields": {"a": {"type": "float", "write_only": true}}}')
+# and fields named like what the schema and model modules use.
+@example(text=SPEC % '"a": {"fields": {"classmethod": "str", "field_validator": "str", '
+                     '"schema": "str", "offset": {"type": "int", "filter": true}}}')
 def test_a_drawn_spec_is_rejected_with_located_problems_or_renders_clean_code(
     text: str, tmp_path_factory: object
 ) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import re
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 # The standard library's regex parser (the deprecated `sre_parse` before 3.11).
 from re import _constants as sre_constants  # type: ignore[attr-defined]
@@ -28,6 +28,7 @@ _CATEGORY_CHARS = {
     "CATEGORY_NOT_SPACE": "abcdefghij",
 }
 _ANY_CHARS = "abcdefghijklmnopqrstuvwxyz"
+DECIMAL_WORK_DIGITS = 2000  # enough for any bound a float or a spec integer gives
 
 
 def pattern_expression(pattern: str, *, min_length: int | None, max_length: int | None) -> str:
@@ -155,6 +156,13 @@ def _float_expression(field: FieldSpec) -> str:
 
 def _decimal_expression(field: FieldSpec) -> str:
     """A decimal with exactly the column's scale, inside the limits and the precision."""
+    # The default context keeps 28 digits: a column of 38, or a bound like 1e300, needs more.
+    with localcontext() as context:
+        context.prec = DECIMAL_WORK_DIGITS
+        return _decimal_sample(field)
+
+
+def _decimal_sample(field: FieldSpec) -> str:
     from .model import decimal_size  # model imports this module
 
     precision, places = decimal_size(field)
@@ -212,6 +220,19 @@ def _text_expression(name: str, field: FieldSpec, *, variant: str) -> str:
     return f'f"{prefix} {{n}}"'
 
 
+# The shortest addresses that validate, which a counter then makes distinct.
+SHORT_ADDRESSES = {"email": ('', '@x.io'), "url": ("http://x.io/", "")}
+
+
+def _short_address(kind: str, max_length: int) -> str:
+    """An email or URL short enough for a small max_length: `0a@x.io`, `http://x.io/0a`."""
+    prefix, suffix = SHORT_ADDRESSES[kind]
+    width = max(0, min(6, max_length - len(prefix) - len(suffix)))
+    counter = f"encode(n, {width}, {ALPHABETS[0] + ALPHABETS[1]!r})"
+    return " + ".join(part for part in (prefix and repr(prefix), counter, suffix and repr(suffix))
+                      if part)
+
+
 def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
     """A Python expression of `n` giving a valid JSON value for this field.
 
@@ -224,6 +245,8 @@ def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
                 field.pattern, min_length=field.min_length, max_length=field.max_length
             )
         return _text_expression(name, field, variant=variant)
+    if kind in {"email", "url"} and field.max_length is not None and field.max_length < 24:
+        return _short_address(kind, field.max_length)
     if kind == "email":
         local = _padded(f"{name.replace('_', '.')}{variant}", field, fixed=len("@example.com") + 6)
         return f'f"{local}{{n}}@example.com"'

@@ -243,6 +243,9 @@ def analyse(service: ServiceModel) -> Analysis:
 def _analyse(service: ServiceModel) -> Analysis:
     token_service, tokens = tokenized(service)
     files = rendered(token_service)
+    for path, text in files.items():
+        if path.endswith(".py"):
+            _check_syntax(path, text)
     found: dict[tuple[Origin, str], Clash] = {}
     for clash in _all_clashes(files, tokens):
         found.setdefault((clash.origin, clash.name), clash)
@@ -278,6 +281,15 @@ def _routes(tree: ast.Module) -> Iterator[str]:
                 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
                 and node.args[0].value.startswith("/")):
             yield node.args[0].value
+
+
+def _check_syntax(path: str, text: str) -> None:
+    from .render import TemplateError
+
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as error:
+        raise TemplateError(f"generated {path} is not valid Python: {error}") from None
 
 
 def _all_clashes(files: dict[str, str], tokens: Tokens) -> Iterator[Clash]:
