@@ -38,6 +38,15 @@ STRING_OPTIONS = {
     "version": ("0.1.0", "2.0", "1.0rc1", "x"),
     "api_prefix": ("", "/api/v1", "/v2", "/api/v1/"),
 }
+NAME_OPTIONS = frozenset({"plural", "package", "renamed_from"})
+# Defaults that fit each type, drawn more often than arbitrary values.
+DEFAULTS: dict[str, tuple[Any, ...]] = {
+    "str": ("x", ""), "text": ("x",), "email": ("a@x.io",), "url": ("https://x.io/",),
+    "int": (0, 7, -1), "bigint": (2**40,), "float": (0.5, 1e308), "decimal": ("1.25", 3),
+    "bool": (True, False), "date": ("2024-01-31",), "datetime": ("2024-01-31T10:00:00Z",),
+    "uuid": ("00000000-0000-4000-8000-000000000001",), "json": ({"a": [1]}, "x", 1),
+    "enum": ("title",), "list[str]": (["a", "b"], []), "list[int]": ([1, 2],),
+}
 ODD_TEXTS = ("", "x", "\ud800", "{{ s }}", '"""', "\\", "a'b", "é", "\x00", "line\nbreak")
 
 
@@ -106,11 +115,13 @@ def from_schema(node: dict[str, Any], option: str = "") -> st.SearchStrategy[Any
             return st.sampled_from(PATTERNS)
         if option in STRING_OPTIONS:
             return st.sampled_from(STRING_OPTIONS[option])
+        if option in NAME_OPTIONS:
+            return st.one_of(names(), st.sampled_from(ODD_TEXTS))
         return st.one_of(st.sampled_from(PLAIN_WORDS), st.sampled_from(ODD_TEXTS),
                          st.sampled_from(hostile_names()))
     if kind == "array":
         items = from_schema(node.get("items", {}), option)
-        return st.lists(items, min_size=0, max_size=4)
+        return st.lists(items, min_size=0, max_size=4, unique_by=repr)
     if kind == "null":
         return st.none()
     return st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(ODD_TEXTS),
@@ -127,6 +138,10 @@ def fields(draw: st.DrawFn, resources: list[str]) -> Any:
     for option, node in properties.items():
         fits = field_type in OPTION_TYPES.get(option, {field_type})
         if option == "type" or draw(st.integers(0, 3 if fits else 40)) != 0:
+            continue
+        if option == "default" and draw(st.integers(0, 2)):
+            field["default"] = draw(st.sampled_from(DEFAULTS.get(field_type, (None,))))
+            field.setdefault("required", False)
             continue
         field[option] = draw(from_schema(node, option))
     if field_type == "ref":

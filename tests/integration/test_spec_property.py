@@ -4,7 +4,8 @@ A few specs (seeded, so every run tries the same ones) are drawn from the spec's
 Schema with hostile names, as in tests/test_spec_property.py; each one apiforge
 accepts is generated with `apiforge new-service`, installed into an overlay of the
 shared venv, and must pass ruff, mypy --strict, `alembic upgrade head` and its own
-generated tests on SQLite. APIFORGE_SLOW_PROPERTY_EXAMPLES sets how many (default 6).
+generated tests on SQLite. APIFORGE_SLOW_PROPERTY_EXAMPLES sets how many are drawn
+(default 4), besides the examples pinned below.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 
 from apiforge.errors import SpecError
 from apiforge.loader import load_spec_text
@@ -31,7 +32,8 @@ from .conftest import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spec_strategies import spec_texts  # noqa: E402
 
-EXAMPLES = int(os.environ.get("APIFORGE_SLOW_PROPERTY_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("APIFORGE_SLOW_PROPERTY_EXAMPLES", "4"))
+SPEC = '{"apiforge": 1, "service": {"name": "svc"}, "resources": {%s}}'
 
 
 def accepted(text: str) -> bool:
@@ -57,6 +59,12 @@ def test_accepted_drawn_specs_make_projects_that_pass_their_own_checks(
         suppress_health_check=list(HealthCheck),
     )
     @given(text=spec_texts())
+    # Specs this property found: a resource clients send nothing to (its test of the
+    # update hooks expected hooks around an empty update, which is a no-op), and one
+    # none of whose fields is both sent and returned (mypy: an untyped empty list).
+    @example(text=SPEC % '"a": {"fields": {"d": {"type": "str", "read_only": true, '
+                         '"required": false}}}')
+    @example(text=SPEC % '"a": {"fields": {"a": {"type": "float", "write_only": true}}}')
     def check(text: str) -> None:
         assume(accepted(text))
         work = tmp_path_factory.mktemp("drawn")
