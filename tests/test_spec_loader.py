@@ -499,6 +499,7 @@ UNSATISFIABLE = [
     (r"t: {type: str, pattern: '^\d{3}\Z'}", "'", "not for the regex engine"),
     ('t: {type: enum, values: ["\\ud800"]}', '"', "lone surrogate"),
     ("t: {type: ref, to: book}", "book}", "a required reference to its own resource"),
+    ('t: {type: enum, values: [a, "b\\0"]}', '"', "a NUL character cannot be stored"),
 ]
 
 

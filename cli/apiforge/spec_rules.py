@@ -39,7 +39,7 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def rule_problems(spec: Spec) -> list[Located]:
     """Every problem of the spec that the generated project would otherwise hit."""
-    problems = [*_text_problems(spec), *_reference_problems(spec)]
+    problems = [*_text_problems(spec), *_stored_text_problems(spec), *_reference_problems(spec)]
     field_problems = list(_constraint_problems(spec))
     problems += field_problems
     if problems:  # the derived model may not be computable from such a spec
@@ -111,6 +111,22 @@ def _text_problems(spec: Spec) -> Iterator[Located]:
         if found:
             yield where, (f"the text contains a lone surrogate (\\u{ord(found.group()):04x}), "
                           "which no file, JSON document or database can hold")
+
+
+def _stored_text_problems(spec: Spec) -> Iterator[Located]:
+    """Enum values and defaults are stored: PostgreSQL text cannot hold a NUL character."""
+    for name, resource in spec.resources.items():
+        for field_name, field in resource.fields.items():
+            where: Location = ("resources", name, "fields", field_name)
+            stored: list[tuple[Location, str]] = [
+                (("values", i), v) for i, v in enumerate(field.values or ())
+            ]
+            if isinstance(field.default, str):
+                stored.append((("default",), field.default))
+            for option, text in stored:
+                if "\x00" in text:
+                    yield (*where, *option), ("a NUL character cannot be stored (PostgreSQL "
+                                              "text refuses it); remove it")
 
 
 def _strings(value: Any, where: Location) -> Iterator[tuple[Location, str]]:
