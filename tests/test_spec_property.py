@@ -67,6 +67,8 @@ def check_rendered(spec: object, scratch: Path) -> None:
                      '"required": false}}}')
 # a resource none of whose fields is both sent and returned (mypy: an untyped `[]`),
 @example(text=SPEC % '"a": {"fields": {"a": {"type": "float", "write_only": true}}}')
+# a resource that can be listed and created but not retrieved (an unused `created`),
+@example(text=SPEC % '"a": {"actions": ["list", "create"], "fields": {"a": "str"}}')
 # and fields named like what the schema and model modules use.
 @example(text=SPEC % '"a": {"fields": {"classmethod": "str", "field_validator": "str", '
                      '"schema": "str", "offset": {"type": "int", "filter": true}}}')
