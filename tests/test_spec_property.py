@@ -23,7 +23,7 @@ from apiforge.errors import SpecError
 from apiforge.loader import load_spec_text
 from apiforge.render import render_project
 
-EXAMPLES = int(os.environ.get("APIFORGE_PROPERTY_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("APIFORGE_PROPERTY_EXAMPLES", "300"))
 SPEC = '{"apiforge": 1, "service": {"name": "svc"}, "resources": {%s}}'
 LOCATED = re.compile(r"apiforge\.yaml:\d+:\d+: \S")
 

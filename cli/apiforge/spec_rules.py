@@ -39,10 +39,9 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 def rule_problems(spec: Spec) -> list[Located]:
     """Every problem of the spec that the generated project would otherwise hit."""
-    problems = [*_text_problems(spec), *_stored_text_problems(spec), *_reference_problems(spec)]
-    field_problems = list(_constraint_problems(spec))
-    problems += field_problems
-    if problems:  # the derived model may not be computable from such a spec
+    problems = [*_text_problems(spec), *_stored_text_problems(spec), *_reference_problems(spec),
+                *_constraint_problems(spec)]
+    if problems:  # the derived model (samples, say) needs a spec without these
         return problems
     try:
         service = derive(spec)
