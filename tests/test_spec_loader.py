@@ -500,6 +500,8 @@ UNSATISFIABLE = [
     ('t: {type: enum, values: ["\\ud800"]}', '"', "lone surrogate"),
     ("t: {type: ref, to: book}", "book}", "a required reference to its own resource"),
     ('t: {type: enum, values: [a, "b\\0"]}', '"', "a NUL character cannot be stored"),
+    ("t: {type: 'list[int]', min_length: 10000000000}", "1000", "at most 1,000 items"),
+    ("t: {type: text, min_length: 10000000000}", "1000", "at most 100,000 characters"),
 ]
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import UserError
 from .model import FieldModel, ServiceModel, derive
-from .spec import KEY, FieldSpec, Located, Spec
+from .spec import KEY, LIST_TYPES, FieldSpec, Located, Spec
 from .spec import Path as Location
 from .template_names import Analysis, analyse
 
@@ -173,6 +173,7 @@ def _field_constraint_problems(
     if field.pattern is not None:
         yield from _pattern_problems(field.pattern)
     yield from _database_limits(field, database)
+    yield from _minimum_length(field)
     shortest = {"email": len("a@x.io"), "url": len("http://x.io/")}.get(field.type)
     if shortest and field.max_length is not None and field.max_length < shortest:
         yield ("max_length",), (f"no {field.type} fits in {field.max_length} characters (the "
@@ -198,6 +199,21 @@ def _database_limits(field: FieldSpec, database: str) -> Iterator[tuple[Location
             yield ("decimal_places",), (f"{database} keeps at most {places} decimal places")
         if (field.max_digits or 0) > digits:
             yield ("max_digits",), f"{database} keeps at most {digits} digits"
+
+
+# The longest minimum a value may be asked to have: every create sends at least that
+# much (the generated tests too), and a list's sample is written out item by item.
+MIN_LENGTH_LIMITS = {"list": 1_000, "text": 100_000}
+
+
+def _minimum_length(field: FieldSpec) -> Iterator[tuple[Location, str]]:
+    if field.min_length is None:
+        return
+    kind, unit = ("list", "items") if field.type in LIST_TYPES else ("text", "characters")
+    limit = MIN_LENGTH_LIMITS[kind]
+    if field.min_length > limit:
+        yield ("min_length",), (f"min_length {field.min_length} asks more of every value than "
+                                f"a request should carry; at most {limit:,} {unit}")
 
 
 def _bounds(field: FieldSpec) -> tuple[Any, bool, Any, bool]:
