@@ -512,6 +512,11 @@ def test_constraints_no_value_or_no_two_rows_can_meet_are_rejected(
     expect(book(field), line=FIELDS_LINE, at=at, says=says)
 
 
+def test_a_decimal_sqlite_cannot_keep_is_rejected() -> None:
+    text = book("t: {type: decimal, max_digits: 38, decimal_places: 37}")
+    expect(text, line=FIELDS_LINE, at="t", says="SQLite stores decimals as 64-bit floats")
+
+
 def test_database_limits_of_decimals_are_rejected_on_mysql() -> None:
     text = book("t: {type: decimal, max_digits: 38, decimal_places: 37}").replace(
         "{name: shop}", "{name: shop, database: mysql}")

@@ -28,7 +28,8 @@ _CATEGORY_CHARS = {
     "CATEGORY_NOT_SPACE": "abcdefghij",
 }
 _ANY_CHARS = "abcdefghijklmnopqrstuvwxyz"
-DECIMAL_WORK_DIGITS = 2000  # enough for any bound a float or a spec integer gives
+DECIMAL_WORK_DIGITS = 2000
+DEFAULT_DECIMAL_DIGITS = 28  # the precision of Python's default decimal context  # enough for any bound a float or a spec integer gives
 
 
 def pattern_expression(pattern: str, *, min_length: int | None, max_length: int | None) -> str:
@@ -178,15 +179,15 @@ def _decimal_sample(field: FieldSpec) -> str:
     if field.lt is not None:
         high = min(high, (Decimal(str(field.lt)) - unit).quantize(unit, rounding=ROUND_FLOOR))
     if field.ge is None and field.gt is None:
-        # Positive samples read better; with many places, tiny ones keep few significant
-        # digits (SQLite stores decimals as floats).
-        low = max(low, min(Decimal(1) if places < 9 else unit, high))
+        low = max(low, min(Decimal(1), high))  # positive samples read better
     first, last = int(low.scaleb(places)), int(high.scaleb(places))
     if last < first:
         raise UserError(
             f"no decimal with {places} places and {precision} digits fits the field's limits"
         )
     span = min(last - first + 1, 10**9)
+    if precision > DEFAULT_DECIMAL_DIGITS:  # scaleb would round to the default context
+        return f'format(decimal.Decimal(f"{{{first} + n % {span}}}e-{places}"), "f")'
     return f'format(decimal.Decimal({first} + n % {span}).scaleb(-{places}), "f")'
 
 

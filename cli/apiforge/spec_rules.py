@@ -303,7 +303,11 @@ def _sample_problems(spec: Spec, service: ServiceModel) -> Iterator[Located]:
 
 
 def _float_keeps(value: Decimal) -> bool:
-    return Decimal(repr(float(value))).quantize(value) == value
+    """Whether a decimal survives SQLite, which stores a float that SQLAlchemy formats
+    back to the column's scale."""
+    exponent = value.as_tuple().exponent
+    scale = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return Decimal(f"{float(value):.{scale}f}") == value
 
 
 def _sample_problem(field: FieldModel, namespace: dict[str, Any], database: str) -> str | None:
