@@ -28,8 +28,8 @@ _CATEGORY_CHARS = {
     "CATEGORY_NOT_SPACE": "abcdefghij",
 }
 _ANY_CHARS = "abcdefghijklmnopqrstuvwxyz"
-DECIMAL_WORK_DIGITS = 2000
-DEFAULT_DECIMAL_DIGITS = 28  # the precision of Python's default decimal context  # enough for any bound a float or a spec integer gives
+DECIMAL_WORK_DIGITS = 2000  # enough for any bound a float or a spec integer gives
+DEFAULT_DECIMAL_DIGITS = 28  # the precision of Python's default decimal context
 
 
 def pattern_expression(pattern: str, *, min_length: int | None, max_length: int | None) -> str:
