@@ -644,7 +644,7 @@ PATHOLOGICAL = {
     "underivable_pattern": SPEC_HEAD + "      code: {type: str, pattern: '^a$'}\n",
     "decimal_nothing_fits": SPEC_HEAD
     + "      price: {type: decimal, max_digits: 4, decimal_places: 2, ge: 100}\n",
-    "short_email": SPEC_HEAD + "      mail: {type: email, max_length: 10}\n",
+    "short_email": SPEC_HEAD + "      mail: {type: email, max_length: 5}\n",
     "backtracking_pattern": SPEC_HEAD + "      word: {type: str, pattern: '(a+)+b$'}\n",
 }
 # The inputs that crashed (exit 70) or hung before: also run as a real process. They took

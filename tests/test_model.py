@@ -580,7 +580,8 @@ def test_long_min_length_without_max_length_is_satisfiable() -> None:
     "{type: int, le: -2147483648}",
     "{type: bigint, ge: 9223372036854775000}",
     "{type: bigint, le: -9223372036854775808}",
-    "{type: decimal, max_digits: 38, decimal_places: 2, ge: 99999999999999999999999999999999}",
+    # SQLite keeps 15 significant digits of a decimal: the widest column it can hold.
+    "{type: decimal, max_digits: 15, decimal_places: 2, ge: 9999999999999}",
 ])
 def test_samples_at_the_edge_of_the_column_stay_inside_it(definition: str) -> None:
     assert_samples_valid(one_field(definition))

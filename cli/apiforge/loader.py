@@ -67,10 +67,8 @@ def load_spec_text(text: str, *, filename: str, generation_checks: bool = True) 
     except ValidationError as error:
         raise SpecError(_locate(filename, document, _validation_problems(error))) from None
     problems = cross_check(spec)
-    if not problems and generation_checks:
-        from .feasibility import generation_problems
-
-        problems = generation_problems(spec)
+    if generation_checks:
+        problems = problems or _generation_problems(spec)
     if problems:
         raise SpecError(_locate(filename, document, problems))
     return spec
@@ -673,3 +671,16 @@ def spec_json_schema() -> dict[str, Any]:
         **schema,
         "$defs": definitions,  # last, so the top-level keys read first
     }
+
+
+def _generation_problems(spec: Spec) -> list[Located]:
+    """What the generated project needs of a spec the model accepts: values that meet the
+    constraints, test values that fit, names that do not clash (later steps need earlier)."""
+    from .feasibility import generation_problems
+    from .spec_rules import project_problems, value_problems  # renders templates: lazily
+
+    for check in (value_problems, generation_problems, project_problems):
+        problems = check(spec)
+        if problems:
+            return problems
+    return []

@@ -265,8 +265,21 @@ class ServiceModel:
 
 
 def derive(spec: Spec) -> ServiceModel:
+    """The model templates render. A field whose Python attribute would clash with a
+    name the generated code uses (`classmethod`, an inherited `schema`) gets an alias,
+    as keywords do: which ones is read from the templates themselves."""
+    service = _derive(spec, aliased=frozenset())
+    from .template_names import analyse  # renders templates: imported when needed
+
+    aliased = analyse(service).shadowing_fields(service)
+    return _derive(spec, aliased=aliased) if aliased else service
+
+
+def _derive(spec: Spec, *, aliased: frozenset[tuple[str, str]]) -> ServiceModel:
     order = _dependency_order(spec)
-    resources = tuple(_derive_resource(spec, name, spec.resources[name]) for name in order)
+    resources = tuple(
+        _derive_resource(spec, name, spec.resources[name], aliased) for name in order
+    )
     children: dict[str, list[ChildLink]] = {r.name: [] for r in resources}
     for resource in resources:
         for field in resource.refs:
@@ -303,10 +316,13 @@ def _dependency_order(spec: Spec) -> list[str]:
     return ordered
 
 
-def _derive_resource(spec: Spec, name: str, resource: ResourceSpec) -> ResourceModel:
+def _derive_resource(
+    spec: Spec, name: str, resource: ResourceSpec, aliased: frozenset[tuple[str, str]]
+) -> ResourceModel:
     plural = spec.plural_of(name)
     fields = tuple(
-        _derive_field(spec, field_name, field) for field_name, field in resource.fields.items()
+        _derive_field(spec, field_name, field, alias=(name, field_name) in aliased)
+        for field_name, field in resource.fields.items()
     )
     return ResourceModel(
         name=name,
@@ -328,7 +344,7 @@ def _derive_resource(spec: Spec, name: str, resource: ResourceSpec) -> ResourceM
     )
 
 
-def _derive_field(spec: Spec, name: str, field: FieldSpec) -> FieldModel:
+def _derive_field(spec: Spec, name: str, field: FieldSpec, *, alias: bool) -> FieldModel:
     key = f"{name}_id" if field.type == "ref" else name
     target = spec.resources[field.to] if field.type == "ref" and field.to else None
     nullable = not field.required and not (field.has_default and field.default is not None)
@@ -339,7 +355,7 @@ def _derive_field(spec: Spec, name: str, field: FieldSpec) -> FieldModel:
     return FieldModel(
         name=name,
         key=key,
-        attr=python_name(key),
+        attr=f"{key}_" if alias else python_name(key),
         type=field.type,
         required=field.required and not field.has_default,
         nullable=nullable,

@@ -29,6 +29,8 @@ _CATEGORY_CHARS = {
     "CATEGORY_NOT_SPACE": "abcdefghij",
 }
 _ANY_CHARS = "abcdefghijklmnopqrstuvwxyz"
+DECIMAL_WORK_DIGITS = 2000  # enough for any bound a float or a spec integer gives
+DEFAULT_DECIMAL_DIGITS = 28  # the precision of Python's default decimal context
 
 
 class SampleError(UserError):
@@ -248,8 +250,9 @@ def _decimal_expression(field: FieldSpec) -> str:
     from .model import decimal_size  # model imports this module
 
     precision, places = decimal_size(field)
+    # The default context keeps 28 digits: a column of 38, or a bound beside it, needs more.
     with localcontext() as context:
-        context.prec = 2 * 38 + 2  # exact for every column (38 digits) and bound beside it
+        context.prec = DECIMAL_WORK_DIGITS
         return _decimal_sample(field, precision, places)
 
 
@@ -274,6 +277,8 @@ def _decimal_sample(field: FieldSpec, precision: int, places: int) -> str:
             option=_first_bound(field),
         )
     span = min(last - first + 1, 10**9)
+    if precision > DEFAULT_DECIMAL_DIGITS:  # scaleb would round to the default context
+        return f'format(decimal.Decimal(f"{{{first} + n % {span}}}e-{places}"), "f")'
     return f'format(decimal.Decimal({first} + n % {span}).scaleb(-{places}), "f")'
 
 
@@ -307,6 +312,19 @@ def _text_expression(name: str, field: FieldSpec, *, variant: str) -> str:
     return f'f"{prefix} {{n}}"'
 
 
+# The shortest addresses that validate, which a counter then makes distinct.
+SHORT_ADDRESSES = {"email": ('', '@x.io'), "url": ("http://x.io/", "")}
+
+
+def _short_address(kind: str, max_length: int) -> str:
+    """An email or URL short enough for a small max_length: `0a@x.io`, `http://x.io/0a`."""
+    prefix, suffix = SHORT_ADDRESSES[kind]
+    width = max(0, min(6, max_length - len(prefix) - len(suffix)))
+    counter = f"encode(n, {width}, {ALPHABETS[0] + ALPHABETS[1]!r})"
+    return " + ".join(part for part in (prefix and repr(prefix), counter, suffix and repr(suffix))
+                      if part)
+
+
 def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
     """A Python expression of `n` giving a valid JSON value for this field.
 
@@ -319,6 +337,8 @@ def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:
                 field.pattern, min_length=field.min_length, max_length=field.max_length
             )
         return _text_expression(name, field, variant=variant)
+    if kind in {"email", "url"} and field.max_length is not None and field.max_length < 24:
+        return _short_address(kind, field.max_length)
     if kind == "email":
         local = _padded(f"{name.replace('_', '.')}{variant}", field, fixed=len("@example.com") + 6)
         return f'f"{local}{{n}}@example.com"'
