@@ -817,3 +817,16 @@ def test_a_snapshot_an_older_apiforge_accepted_still_loads(tmp_path: Path) -> No
     result = runner.invoke(app, ["regenerate", "--project", str(project_dir)])
 
     assert result.exit_code == 0, result.output
+
+
+def test_a_pattern_python_may_read_differently_one_day_gets_no_python_warning(
+    tmp_path: Path,
+) -> None:
+    """`[[a]` makes Python's `re` print a FutureWarning; the user sees only apiforge's answer."""
+    spec_file = write_spec(
+        tmp_path, SPEC_HEAD + "      code: {type: str, pattern: '^[[a]bc]{3}$'}\n"
+    )
+    completed = run_apiforge("-m", "apiforge", "validate", str(spec_file))
+    assert completed.returncode == 2, completed.stderr
+    assert "cannot derive distinct test values" in completed.stderr
+    assert "Warning" not in completed.stderr + completed.stdout
