@@ -790,6 +790,20 @@ def test_a_resource_named_like_a_template_name_is_rejected_at_its_key(name: str)
     expect(text, line=7, at=name, says=f"resource name {name!r} cannot be used: in the generated")
 
 
+def test_a_field_named_l_gets_an_alias_ruff_accepts() -> None:
+    """Found by the spec property: `l` reads like `1`, and ruff refuses it as a name (E741)."""
+    from apiforge.model import derive
+
+    spec = load_spec_text(book("l: str"), filename="spec.yaml")
+    assert [f.attr for f in derive(spec).resource("book").fields] == ["l_"]
+
+
+@pytest.mark.parametrize("name", ["i", "o"])
+def test_a_resource_whose_class_name_is_ambiguous_is_rejected(name: str) -> None:
+    text = book("title: str", extra=f"  {name}:\n    fields:\n      note: str\n")
+    expect(text, line=7, at=name, says="ambiguous (E742)")
+
+
 @pytest.mark.parametrize(("service", "at", "says"), [
     ("{name: shop, package: fastapi}", "fastapi", "imports the library `fastapi`"),
     ("{name: tests}", "tests", "has its own `tests` package"),

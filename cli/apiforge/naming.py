@@ -55,9 +55,13 @@ def is_keyword(name: str) -> bool:
     return keyword.iskeyword(name) or name in SOFT_KEYWORDS
 
 
+# Names pycodestyle calls ambiguous (E741: `l` reads like `1`): ruff refuses them as names.
+AMBIGUOUS_NAMES = frozenset({"l", "I", "O"})
+
+
 def python_name(name: str) -> str:
-    """The attribute name for a spec name: keywords and shadowing names get `_`."""
-    if is_keyword(name) or name in SHADOWED_NAMES:
+    """The attribute name for a spec name: keywords, shadowing and ambiguous names get `_`."""
+    if is_keyword(name) or name in SHADOWED_NAMES or name in AMBIGUOUS_NAMES:
         return f"{name}_"
     return name
 

@@ -264,15 +264,6 @@ def check(project: Path) -> CheckResult:
     )
 
 
-def _read_generated(path: Path) -> str | None:
-    try:
-        data = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return None
-    # Undecodable bytes cannot match generated text; replacing them keeps the diff readable.
-    return data.decode("utf-8", errors="replace")
-
-
 def unified_diff(path: str, on_disk: str, generated: str) -> str:
     lines = difflib.unified_diff(
         _diff_lines(on_disk),

@@ -25,6 +25,7 @@ from .update import Move, UpdatePlan, plan_update
 
 SPEC_FILE = "apiforge.yaml"
 
+
 @dataclass(frozen=True)
 class RegenerateResult:
     project_dir: Path
@@ -90,8 +91,9 @@ def regenerate(
     sources = _sources(project, new_text)
     recorded, previous = sources.recorded, sources.previous
     spec = loader.load_spec_text(new_text, filename=str(project / SPEC_FILE))
-    chain = _chain(project, recorded)
-    accepted = _accepted(project, chain) if accept_migrations else {}
+    revision_files = _revision_files(project)
+    chain = _chain(recorded, revision_files)
+    accepted = _accepted(revision_files, chain) if accept_migrations else {}
     migration = _plan_migration(
         previous,
         spec,
@@ -217,7 +219,7 @@ def _sources(project: Path, spec_text: str) -> _Sources:
         merge = gitmerge.merge_in_progress(project)
         if merge is None or not (project / state.STATE_DIR).is_dir():
             raise
-    lines = _marker_lines(spec_text)
+    lines = conflict_marker_lines(spec_text)
     if lines:
         raise RefusedChange(
             f"{SPEC_FILE} still holds conflict markers (line {', '.join(map(str, lines))}): "
@@ -305,18 +307,14 @@ def _merge_data(base: Any, ours: Any, theirs: Any, resolved: Any, where: str) ->
     )
 
 
-def _marker_lines(text: str) -> list[int]:
-    return list(conflict_marker_lines(text))
-
-
 # --- migrations ------------------------------------------------------------------------
 
 
-def _chain(project: Path, recorded: state.ProjectState) -> revisions.Chain:
+def _chain(recorded: state.ProjectState, on_disk: Mapping[str, str]) -> revisions.Chain:
     recorded_revisions = {
         path: text for path, text in recorded.baseline.items() if revisions.is_revision_path(path)
     }
-    chain = revisions.analyse(recorded_revisions, _revision_files(project))
+    chain = revisions.analyse(recorded_revisions, on_disk)
     if chain.broken:
         raise RefusedChange(
             "The migration chain is broken:\n"
@@ -339,9 +337,8 @@ def _revision_files(project: Path) -> dict[str, str]:
     }
 
 
-def _accepted(project: Path, chain: revisions.Chain) -> dict[str, str]:
+def _accepted(on_disk: Mapping[str, str], chain: revisions.Chain) -> dict[str, str]:
     """Revision files edited or written by hand, recorded as they are (--accept-migrations)."""
-    on_disk = _revision_files(project)
     return {path: on_disk[path] for path in (*chain.edited, *chain.unrecorded)}
 
 
@@ -502,7 +499,7 @@ def _contents(plan: FilePlan) -> dict[str, str]:
 
 def load_snapshot(project: Path) -> Spec:
     """The spec the project was last generated from (`.apiforge/spec.yaml`)."""
-    return _snapshot_spec(state.load_state(project).spec_text)
+    return _snapshot_spec(state.read_snapshot(project))
 
 
 def _snapshot_spec(snapshot_text: str) -> Spec:

@@ -106,7 +106,7 @@ def _collect(output: Path, service: ServiceModel) -> FilePlan:
             continue
         content = file.read_text(encoding="utf-8")
         if relative.endswith(".py"):
-            _check_syntax(relative, content)
+            check_syntax(relative, content)
         plan[relative] = PlannedFile(relative, content, _ownership(relative, service))
     return plan
 
@@ -118,7 +118,8 @@ def _ownership(relative: str, service: ServiceModel) -> Ownership:
     return "create_once" if is_hook or is_revision else "managed"
 
 
-def _check_syntax(relative: str, content: str) -> None:
+def check_syntax(relative: str, content: str) -> None:
+    """A template bug fails here, naming the generated file, not later in the user's tools."""
     try:
         ast.parse(content, filename=relative)
     except SyntaxError as error:

@@ -206,6 +206,12 @@ def _drift_summary(result: CheckResult) -> str:
     return "not in step with the spec: " + ", ".join(parts) + "."
 
 
+RESTORE_MIGRATIONS_STEP = (
+    "restore the migration files named above from version control, or record "
+    "them as they are: apiforge regenerate --accept-migrations"
+)
+
+
 def check_steps(result: CheckResult) -> list[str]:
     kinds = {item.kind for item in result.drift}
     pending = bool(result.stale_baseline or result.spec_changed)
@@ -216,10 +222,7 @@ def check_steps(result: CheckResult) -> list[str]:
     if pending or "missing" in kinds or any(i.path == MIGRATIONS_DIR for i in result.migrations):
         steps.append("apiforge regenerate")
     if any(item.path != MIGRATIONS_DIR for item in result.migrations):
-        steps.append(
-            "restore the migration files named above from version control, or record "
-            "them as they are: apiforge regenerate --accept-migrations"
-        )
+        steps.append(RESTORE_MIGRATIONS_STEP)
     if result.stale_validators:
         steps.append("give the validators marked stale the fields' new names")
     if "modified" in kinds:
@@ -382,10 +385,7 @@ def regenerate_steps(result: RegenerateResult) -> list[str]:
         paths = " ".join(marked.path for marked in result.markers)
         steps.append(f"resolve the conflict markers (<<<<<<< / >>>>>>>) in: {paths}")
     if result.migration_problems:
-        steps.append(
-            "restore the migration files named above from version control, or record "
-            "them as they are: apiforge regenerate --accept-migrations"
-        )
+        steps.append(RESTORE_MIGRATIONS_STEP)
     if _all_mentions(result):
         steps.append(f"review the lines listed above: {_mentions_left(result)}")
     if result.dry_run and result.changed_paths:

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from .naming import IDENTIFIER, pluralize, snake
+from .naming import AMBIGUOUS_NAMES, IDENTIFIER, pascal, pluralize, snake
 
 FieldType = Literal[
     "str", "text", "int", "bigint", "float", "decimal", "bool", "date", "datetime",
@@ -130,6 +130,11 @@ def _check_resource_name(name: str) -> str:
     check_identifier(name, "resource")
     if name in RESERVED_RESOURCES:
         raise ValueError(f"resource name {name!r} is reserved for a generated module or route")
+    if pascal(name) in AMBIGUOUS_NAMES:
+        raise ValueError(
+            f"resource name {name!r} is not allowed: its class would be `{pascal(name)}`, "
+            "a name Python style checkers reject as ambiguous (E742); use a longer name"
+        )
     return name
 
 

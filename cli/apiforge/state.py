@@ -108,6 +108,15 @@ def load_state(project_dir: Path) -> ProjectState:
     return read_state(project_dir, lambda relative: _read_file(project_dir, relative))
 
 
+def read_snapshot(project_dir: Path) -> str:
+    """Only the spec snapshot, for commands that need the last generated names and no more."""
+    if not (project_dir / STATE_DIR).is_dir():
+        raise UserError(f"{project_dir}: {NOT_A_PROJECT} (no {STATE_DIR}/ folder)")
+    return _read_record(
+        project_dir, lambda relative: _read_file(project_dir, relative), SPEC_SNAPSHOT
+    )
+
+
 def read_state(project_dir: Path, read: Reader) -> ProjectState:
     """The record as `read` finds it: on disk, or in a git commit (a merge in progress)."""
     state_text = _read_record(project_dir, read, STATE_FILE)

@@ -1,7 +1,7 @@
 """Which spec names would clash with the names the generated code itself uses.
 
 A list of the templates' names always misses one, so this module keeps none: it
-renders the templates (in memory, with Jinja alone, so it is fast) from the spec's
+renders the templates (with Jinja, then `ruff format` in a scratch folder) from the spec's
 derived model with every name that comes from the spec replaced by a unique token,
 and reads each generated module's scopes with Python's own `symtable`. The real
 project is that code with the tokens replaced by the spec's names, so it means the
@@ -241,11 +241,13 @@ def analyse(service: ServiceModel) -> Analysis:
 
 
 def _analyse(service: ServiceModel) -> Analysis:
+    from .render import check_syntax
+
     token_service, tokens = tokenized(service)
     files = rendered(token_service)
     for path, text in files.items():
         if path.endswith(".py"):
-            _check_syntax(path, text)
+            check_syntax(path, text)
     found: dict[tuple[Origin, str], Clash] = {}
     for clash in _all_clashes(files, tokens):
         found.setdefault((clash.origin, clash.name), clash)
@@ -281,15 +283,6 @@ def _routes(tree: ast.Module) -> Iterator[str]:
                 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
                 and node.args[0].value.startswith("/")):
             yield node.args[0].value
-
-
-def _check_syntax(path: str, text: str) -> None:
-    from .render import TemplateError
-
-    try:
-        ast.parse(text, filename=path)
-    except SyntaxError as error:
-        raise TemplateError(f"generated {path} is not valid Python: {error}") from None
 
 
 def _all_clashes(files: dict[str, str], tokens: Tokens) -> Iterator[Clash]:

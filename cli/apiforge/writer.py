@@ -323,9 +323,7 @@ def _roll_back(
         except OSError:
             unrestored.append(operation.path)
         _test_pause()
-    for folder in reversed(journal.created_dirs):
-        with contextlib.suppress(OSError):  # not empty (or gone): leave it
-            (root / folder).rmdir()
+    _remove_empty_dirs([root / folder for folder in journal.created_dirs])
     failure = (
         f"could not write {root / failed_at[0]}: {_describe(failed_at[1])}"
         if failed_at
