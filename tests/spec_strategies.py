@@ -24,13 +24,38 @@ from apiforge.spec import OPTION_TYPES
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 SQL_WORDS = (
-    "select", "from", "where", "order", "group", "user", "table", "index", "key", "limit",
-    "offset", "values", "default", "check", "column", "primary", "references", "session",
+    "select",
+    "from",
+    "where",
+    "order",
+    "group",
+    "user",
+    "table",
+    "index",
+    "key",
+    "limit",
+    "offset",
+    "values",
+    "default",
+    "check",
+    "column",
+    "primary",
+    "references",
+    "session",
 )
 PLAIN_WORDS = ("title", "name", "price", "book", "author", "note", "item", "tag", "count")
 PATTERNS = (
-    r"^\d{5}$", r"^[A-Z]{3}-\d{4}$", r"\Z", r"^a\Z", r"(?=x)\d{4}", r"^[a-z]+$", r"x",
-    r"^\w{3,}$", r"[[:alpha:]]{4}", "^$", r"(a+)+b\d{3}",
+    r"^\d{5}$",
+    r"^[A-Z]{3}-\d{4}$",
+    r"\Z",
+    r"^a\Z",
+    r"(?=x)\d{4}",
+    r"^[a-z]+$",
+    r"x",
+    r"^\w{3,}$",
+    r"[[:alpha:]]{4}",
+    "^$",
+    r"(a+)+b\d{3}",
 )
 # Strings the schema only calls strings, drawn mostly from values that pass, so that
 # more drawn specs reach the rules that need a whole valid spec.
@@ -41,11 +66,22 @@ STRING_OPTIONS = {
 NAME_OPTIONS = frozenset({"plural", "package", "renamed_from"})
 # Defaults that fit each type, drawn more often than arbitrary values.
 DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "str": ("x", ""), "text": ("x",), "email": ("a@x.io",), "url": ("https://x.io/",),
-    "int": (0, 7, -1), "bigint": (2**40,), "float": (0.5, 1e308), "decimal": ("1.25", 3),
-    "bool": (True, False), "date": ("2024-01-31",), "datetime": ("2024-01-31T10:00:00Z",),
-    "uuid": ("00000000-0000-4000-8000-000000000001",), "json": ({"a": [1]}, "x", 1),
-    "enum": ("title",), "list[str]": (["a", "b"], []), "list[int]": ([1, 2],),
+    "str": ("x", ""),
+    "text": ("x",),
+    "email": ("a@x.io",),
+    "url": ("https://x.io/",),
+    "int": (0, 7, -1),
+    "bigint": (2**40,),
+    "float": (0.5, 1e308),
+    "decimal": ("1.25", 3),
+    "bool": (True, False),
+    "date": ("2024-01-31",),
+    "datetime": ("2024-01-31T10:00:00Z",),
+    "uuid": ("00000000-0000-4000-8000-000000000001",),
+    "json": ({"a": [1]}, "x", 1),
+    "enum": ("title",),
+    "list[str]": (["a", "b"], []),
+    "list[int]": ([1, 2],),
 }
 ODD_TEXTS = ("", "x", "\ud800", "{{ s }}", '"""', "\\", "a'b", "é", "\x00", "line\nbreak")
 
@@ -68,8 +104,12 @@ def hostile_names() -> tuple[str, ...]:
         for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", path.read_text(encoding="utf-8"))
     }
     candidates = (
-        set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | set(SQL_WORDS)
-        | template_words | set(PLAIN_WORDS)
+        set(keyword.kwlist)
+        | set(keyword.softkwlist)
+        | set(dir(builtins))
+        | set(SQL_WORDS)
+        | template_words
+        | set(PLAIN_WORDS)
     )
     valid = re.compile(NAME_PATTERN)
     return tuple(sorted(name for name in candidates if valid.fullmatch(name) and len(name) < 40))
@@ -103,13 +143,20 @@ def from_schema(node: dict[str, Any], option: str = "") -> st.SearchStrategy[Any
         return st.booleans()
     if kind == "integer":
         low, high = node.get("minimum"), node.get("maximum")
-        edges = [v for v in (low, high, 0, 1, 5, 6, 255, 10**22) if v is not None
-                 and (low is None or v >= low) and (high is None or v <= high)]
-        return st.one_of(st.sampled_from(edges), st.integers(low, high if high is not None
-                                                                 else 10**6))
+        edges = [
+            v
+            for v in (low, high, 0, 1, 5, 6, 255, 10**22)
+            if v is not None and (low is None or v >= low) and (high is None or v <= high)
+        ]
+        return st.one_of(
+            st.sampled_from(edges), st.integers(low, high if high is not None else 10**6)
+        )
     if kind == "number":
-        return st.one_of(st.integers(-10**4, 10**4), st.floats(-1e6, 1e6, allow_nan=False),
-                         st.sampled_from([0.5, 5, 6, 1e308]))
+        return st.one_of(
+            st.integers(-(10**4), 10**4),
+            st.floats(-1e6, 1e6, allow_nan=False),
+            st.sampled_from([0.5, 5, 6, 1e308]),
+        )
     if kind == "string":
         if option == "pattern":
             return st.sampled_from(PATTERNS)
@@ -117,15 +164,23 @@ def from_schema(node: dict[str, Any], option: str = "") -> st.SearchStrategy[Any
             return st.sampled_from(STRING_OPTIONS[option])
         if option in NAME_OPTIONS:
             return st.one_of(names(), st.sampled_from(ODD_TEXTS))
-        return st.one_of(st.sampled_from(PLAIN_WORDS), st.sampled_from(ODD_TEXTS),
-                         st.sampled_from(hostile_names()))
+        return st.one_of(
+            st.sampled_from(PLAIN_WORDS),
+            st.sampled_from(ODD_TEXTS),
+            st.sampled_from(hostile_names()),
+        )
     if kind == "array":
         items = from_schema(node.get("items", {}), option)
         return st.lists(items, min_size=0, max_size=4, unique_by=repr)
     if kind == "null":
         return st.none()
-    return st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(ODD_TEXTS),
-                     st.lists(st.sampled_from(PLAIN_WORDS), max_size=3))
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-5, 5),
+        st.sampled_from(ODD_TEXTS),
+        st.lists(st.sampled_from(PLAIN_WORDS), max_size=3),
+    )
 
 
 @st.composite
@@ -147,8 +202,11 @@ def fields(draw: st.DrawFn, resources: list[str]) -> Any:
     if field_type == "ref":
         field["to"] = draw(st.sampled_from(resources))
     if field_type == "enum" and ("values" not in field or draw(st.booleans())):
-        field["values"] = draw(st.lists(st.sampled_from((*PLAIN_WORDS, *ODD_TEXTS)),
-                                        min_size=1, max_size=4, unique=True))
+        field["values"] = draw(
+            st.lists(
+                st.sampled_from((*PLAIN_WORDS, *ODD_TEXTS)), min_size=1, max_size=4, unique=True
+            )
+        )
     return field
 
 

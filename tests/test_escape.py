@@ -112,12 +112,17 @@ def test_py_round_trips_any_text(text: str) -> None:
     assert ast.literal_eval(python_literal(text)) == text
 
 
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-    max_leaves=10,
-))
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+        max_leaves=10,
+    )
+)
 @settings(deadline=None)
 def test_py_round_trips_any_json_like_value(value: object) -> None:
     assert ast.literal_eval(python_literal(value)) == value
@@ -281,7 +286,7 @@ def read_heading(markdown: str) -> str:
 def read_table_cell(cell: str) -> str:
     """`cell` as the first of two cells in the body row of a table."""
     tokens = _MD.parse(f"| resource | path |\n| --- | --- |\n| {cell} | `/x` |\n")
-    body = [t for t in tokens[tokens.index(next(t for t in tokens if t.type == "tbody_open")):]]
+    body = [t for t in tokens[tokens.index(next(t for t in tokens if t.type == "tbody_open")) :]]
     cells = [body[i + 1] for i, t in enumerate(body) if t.type == "td_open"]
     assert len(cells) == 2, "the text must not add or remove table columns"
     assert cells[1].children[0].type == "code_inline"
@@ -302,9 +307,7 @@ def test_md_renders_as_the_literal_text(text: str) -> None:
 def test_md_escapes_html_and_markup() -> None:
     out = markdown_text("<script>alert(1)</script> *bold* [x](y) a|b")
     assert "<" not in out
-    assert _MD.render(out) == (
-        "<p>&lt;script&gt;alert(1)&lt;/script&gt; *bold* [x](y) a|b</p>\n"
-    )
+    assert _MD.render(out) == ("<p>&lt;script&gt;alert(1)&lt;/script&gt; *bold* [x](y) a|b</p>\n")
 
 
 def test_md_of_blank_text_is_empty() -> None:

@@ -50,9 +50,16 @@ def by_name(resource: ResourceModel) -> dict[str, FieldModel]:
 # What `value_type` annotations refer to in a generated schemas module.
 HttpURL = Annotated[str, AfterValidator(lambda value: str(HttpUrl(value)))]
 SCHEMA_SCOPE: dict[str, Any] = {
-    "Annotated": Annotated, "Literal": Literal, "Field": Field, "EmailStr": EmailStr,
-    "JsonValue": JsonValue, "HttpURL": HttpURL, "MAX_ID": 2**31 - 1,
-    "datetime": datetime, "decimal": decimal, "uuid": uuid,
+    "Annotated": Annotated,
+    "Literal": Literal,
+    "Field": Field,
+    "EmailStr": EmailStr,
+    "JsonValue": JsonValue,
+    "HttpURL": HttpURL,
+    "MAX_ID": 2**31 - 1,
+    "datetime": datetime,
+    "decimal": decimal,
+    "uuid": uuid,
 }
 
 
@@ -83,8 +90,14 @@ def assert_samples_valid(field: FieldModel, *, distinct: bool | None = None) -> 
 
 @pytest.mark.parametrize(
     ("singular", "plural"),
-    [("person", "people"), ("category", "categories"), ("book", "books"),
-     ("order_item", "order_items"), ("status", "statuses"), ("child", "children")],
+    [
+        ("person", "people"),
+        ("category", "categories"),
+        ("book", "books"),
+        ("order_item", "order_items"),
+        ("status", "statuses"),
+        ("child", "children"),
+    ],
 )
 def test_default_plurals_are_english(singular: str, plural: str) -> None:
     resource = service(f"{singular}:\n  fields: {{name: str}}").resources[0]
@@ -117,9 +130,18 @@ def test_keyword_resource_gets_a_safe_module_name() -> None:
 
 @pytest.mark.parametrize(
     ("name", "attr"),
-    [("class", "class_"), ("from", "from_"), ("import", "import_"), ("match", "match_"),
-     ("date", "date_"), ("json", "json_"), ("order", "order"), ("user", "user"),
-     ("group", "group"), ("title", "title")],
+    [
+        ("class", "class_"),
+        ("from", "from_"),
+        ("import", "import_"),
+        ("match", "match_"),
+        ("date", "date_"),
+        ("json", "json_"),
+        ("order", "order"),
+        ("user", "user"),
+        ("group", "group"),
+        ("title", "title"),
+    ],
 )
 def test_field_attribute_avoids_keywords_and_shadowing(name: str, attr: str) -> None:
     field = one_field("str", name=name)
@@ -132,8 +154,9 @@ def test_field_attribute_does_not_depend_on_the_python_running_apiforge(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     here = naming.python_name("type")
-    monkeypatch.setattr(naming.keyword, "issoftkeyword",
-                        frozenset({"_", "case", "match", "type"}).__contains__)
+    monkeypatch.setattr(
+        naming.keyword, "issoftkeyword", frozenset({"_", "case", "match", "type"}).__contains__
+    )
     assert naming.python_name("type") == here
 
 
@@ -184,7 +207,10 @@ book:
     assert reviewer.nullable and not reviewer.required
     assert reviewer.model_type == "int | None"
     assert [link.field.name for link in model.children["author"]] == [
-        "author", "editor", "reviewer"]
+        "author",
+        "editor",
+        "reviewer",
+    ]
     assert model.children["book"] == ()
 
 
@@ -233,7 +259,8 @@ book:
 
 
 def test_required_nullable_and_default_rules() -> None:
-    fields = by_name(service("""
+    fields = by_name(
+        service("""
 item:
   fields:
     plain: str
@@ -242,7 +269,8 @@ item:
     optional_defaulted: {type: int, required: false, default: 3}
     optional_null: {type: int, required: false, default: null}
     flag: {type: bool, default: false}
-""").resources[0])
+""").resources[0]
+    )
     table = {name: (f.required, f.nullable, f.default) for name, f in fields.items()}
     assert table == {
         "plain": (True, False, None),
@@ -261,18 +289,24 @@ item:
     [
         ("{type: decimal, default: '0.10'}", "decimal.Decimal('0.10')", decimal.Decimal("0.10")),
         ("{type: decimal, default: 2.5}", "decimal.Decimal('2.5')", decimal.Decimal("2.5")),
-        ("{type: date, default: '2024-01-31'}", "datetime.date.fromisoformat('2024-01-31')",
-         datetime.date(2024, 1, 31)),
-        ("{type: uuid, default: 12345678-1234-5678-1234-567812345678}",
-         "uuid.UUID('12345678-1234-5678-1234-567812345678')",
-         uuid.UUID("12345678-1234-5678-1234-567812345678")),
+        (
+            "{type: date, default: '2024-01-31'}",
+            "datetime.date.fromisoformat('2024-01-31')",
+            datetime.date(2024, 1, 31),
+        ),
+        (
+            "{type: uuid, default: 12345678-1234-5678-1234-567812345678}",
+            "uuid.UUID('12345678-1234-5678-1234-567812345678')",
+            uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        ),
         ("{type: 'list[int]', default: [7, 13]}", "[7, 13]", [7, 13]),
-        ("{type: str, default: '\"\"\"; import os'}", "'\"\"\"; import os'", '"""; import os'),
+        ('{type: str, default: \'"""; import os\'}', '\'"""; import os\'', '"""; import os'),
         ("{type: enum, values: [a, b], default: b}", "'b'", "b"),
     ],
 )
-def test_default_is_a_typed_python_expression(definition: str, expression: str,
-                                              value: object) -> None:
+def test_default_is_a_typed_python_expression(
+    definition: str, expression: str, value: object
+) -> None:
     field = one_field(definition)
     assert field.default == expression
     evaluated = eval(expression, {"decimal": decimal, "datetime": datetime, "uuid": uuid})
@@ -304,7 +338,8 @@ def test_non_finite_bounds_are_rejected_with_a_message(definition: str) -> None:
 
 
 def test_indexes_for_filter_sort_and_ref_but_not_unique_or_text() -> None:
-    fields = by_name(service("""
+    fields = by_name(
+        service("""
 parent:
   fields: {name: str}
 item:
@@ -318,7 +353,8 @@ item:
     unique_filtered: {type: str, unique: true, filter: true, sort: true}
     body: {type: text, sort: true, search: true}
     parent: {type: ref, to: parent}
-""").resource("item"))
+""").resource("item")
+    )
     indexed = {name for name, f in fields.items() if f.index}
     assert indexed == {"filtered", "ranged", "sorted", "indexed", "parent"}
     assert fields["unique"].unique and fields["unique_filtered"].unique
@@ -336,17 +372,29 @@ item:
         ("{type: str, max_length: 100}", "str", "String(100)", "sa.String(length=100)"),
         ("email", "str", "String(320)", "sa.String(length=320)"),
         ("url", "str", "String(2083)", "sa.String(length=2083)"),
-        ("{type: enum, values: [a, medium, longest_value]}", "str", "String(13)",
-         "sa.String(length=13)"),
+        (
+            "{type: enum, values: [a, medium, longest_value]}",
+            "str",
+            "String(13)",
+            "sa.String(length=13)",
+        ),
         ("text", "str", "Text()", "sa.Text()"),
         ("int", "int", "Integer()", "sa.Integer()"),
         ("bigint", "int", "BigInteger()", "sa.BigInteger()"),
         ("float", "float", "Double()", "sa.Double()"),
         ("decimal", "decimal.Decimal", "Numeric(18, 6)", "sa.Numeric(precision=18, scale=6)"),
-        ("{type: decimal, max_digits: 10, decimal_places: 2}", "decimal.Decimal",
-         "Numeric(10, 2)", "sa.Numeric(precision=10, scale=2)"),
-        ("{type: decimal, max_digits: 12, decimal_places: 0}", "decimal.Decimal",
-         "Numeric(12, 0)", "sa.Numeric(precision=12, scale=0)"),
+        (
+            "{type: decimal, max_digits: 10, decimal_places: 2}",
+            "decimal.Decimal",
+            "Numeric(10, 2)",
+            "sa.Numeric(precision=10, scale=2)",
+        ),
+        (
+            "{type: decimal, max_digits: 12, decimal_places: 0}",
+            "decimal.Decimal",
+            "Numeric(12, 0)",
+            "sa.Numeric(precision=12, scale=0)",
+        ),
         ("bool", "bool", "Boolean()", "sa.Boolean()"),
         ("date", "datetime.date", "Date()", "sa.Date()"),
         ("datetime", "datetime.datetime", "UTCDateTime()", "UTCDateTime()"),
@@ -356,11 +404,15 @@ item:
         ("'list[int]'", "list[int]", "JSON()", "sa.JSON()"),
     ],
 )
-def test_column_types(definition: str, model_type: str, column_type: str,
-                      migration_type: str) -> None:
+def test_column_types(
+    definition: str, model_type: str, column_type: str, migration_type: str
+) -> None:
     field = one_field(definition)
     assert (field.model_type, field.column_type, field.migration_type) == (
-        model_type, column_type, migration_type)
+        model_type,
+        column_type,
+        migration_type,
+    )
 
 
 def test_decimal_scale_never_exceeds_its_precision() -> None:
@@ -383,11 +435,15 @@ def test_decimal_values_are_bounded_like_their_column() -> None:
 @pytest.mark.parametrize(
     ("definition", "value_type"),
     [
-        ("{type: str, min_length: 1, max_length: 200}",
-         "Annotated[str, Field(min_length=1, max_length=200)]"),
+        (
+            "{type: str, min_length: 1, max_length: 200}",
+            "Annotated[str, Field(min_length=1, max_length=200)]",
+        ),
         ("str", "Annotated[str, Field(max_length=255)]"),
-        ("{type: str, pattern: '^\\d{13}$'}",
-         "Annotated[str, Field(pattern='^\\\\d{13}$', max_length=255)]"),
+        (
+            "{type: str, pattern: '^\\d{13}$'}",
+            "Annotated[str, Field(pattern='^\\\\d{13}$', max_length=255)]",
+        ),
         ("text", "str"),
         ("int", f"Annotated[int, Field(ge={INT32[0]}, le={INT32[1]})]"),
         ("{type: int, ge: 1450, le: 2100}", "Annotated[int, Field(ge=1450, le=2100)]"),
@@ -395,9 +451,11 @@ def test_decimal_values_are_bounded_like_their_column() -> None:
         ("{type: int, lt: 10}", f"Annotated[int, Field(lt=10, ge={INT32[0]})]"),
         ("bigint", f"Annotated[int, Field(ge={-(2**63)}, le={2**63 - 1})]"),
         ("float", "Annotated[float, Field(allow_inf_nan=False)]"),
-        ("{type: decimal, max_digits: 10, decimal_places: 2, ge: 0}",
-         "Annotated[decimal.Decimal, Field(ge=0, max_digits=10, decimal_places=2)]"),
-        ("{type: enum, values: [fiction, \"it's\"]}", "Literal['fiction', \"it's\"]"),
+        (
+            "{type: decimal, max_digits: 10, decimal_places: 2, ge: 0}",
+            "Annotated[decimal.Decimal, Field(ge=0, max_digits=10, decimal_places=2)]",
+        ),
+        ('{type: enum, values: [fiction, "it\'s"]}', "Literal['fiction', \"it's\"]"),
         ("email", "EmailStr"),
         ("url", "Annotated[HttpURL, Field(max_length=2083)]"),
         ("bool", "bool"),
@@ -454,7 +512,7 @@ VALID_SAMPLE_FIELDS = {
     "seen": "datetime",
     "token": "{type: uuid, unique: true}",
     "extra": "json",
-    "genre": "{type: enum, values: [fiction, science, \"it's\"]}",
+    "genre": '{type: enum, values: [fiction, science, "it\'s"]}',
     "tags": "'list[str]'",
     "numbers": "'list[int]'",
     "isbn": "{type: str, pattern: '^\\d{13}$', unique: true}",
@@ -466,8 +524,9 @@ VALID_SAMPLE_FIELDS = {
 
 @pytest.fixture(scope="module")
 def sample_fields() -> dict[str, FieldModel]:
-    lines = "\n".join(f"    {name}: {definition}" for name, definition in
-                      VALID_SAMPLE_FIELDS.items())
+    lines = "\n".join(
+        f"    {name}: {definition}" for name, definition in VALID_SAMPLE_FIELDS.items()
+    )
     return by_name(service(f"item:\n  fields:\n{lines}").resources[0])
 
 
@@ -519,7 +578,9 @@ def test_invalid_values_are_rejected(sample_fields: dict[str, FieldModel]) -> No
     ],
 )
 def test_pattern_expression_yields_distinct_matching_values(
-    pattern: str, min_length: int | None, max_length: int | None,
+    pattern: str,
+    min_length: int | None,
+    max_length: int | None,
 ) -> None:
     expression = pattern_expression(pattern, min_length=min_length, max_length=max_length)
     values = samples(expression, 2000)
@@ -544,9 +605,14 @@ def test_encode_is_distinct_and_fixed_width() -> None:
     assert encode(5, 2, "ABC") == "BC"  # 5 = 1*3 + 2
 
 
-@pytest.mark.parametrize("definition", ["{type: float, ge: 0.5, le: 0.9}",
-                                        "{type: float, gt: -0.5, lt: 0.5}",
-                                        "{type: decimal, gt: 0.1, lt: 0.2, decimal_places: 2}"])
+@pytest.mark.parametrize(
+    "definition",
+    [
+        "{type: float, ge: 0.5, le: 0.9}",
+        "{type: float, gt: -0.5, lt: 0.5}",
+        "{type: decimal, gt: 0.1, lt: 0.2, decimal_places: 2}",
+    ],
+)
 def test_samples_for_ranges_without_integers(definition: str) -> None:
     assert_samples_valid(one_field(definition))
 
@@ -555,14 +621,16 @@ def test_samples_for_negative_decimal_ranges() -> None:
     assert_samples_valid(one_field("{type: decimal, ge: -10, le: -1, decimal_places: 2}"))
 
 
-@pytest.mark.parametrize("definition", ["{type: 'list[str]', min_length: 3}",
-                                        "{type: 'list[int]', max_length: 1}"])
+@pytest.mark.parametrize(
+    "definition", ["{type: 'list[str]', min_length: 3}", "{type: 'list[int]', max_length: 1}"]
+)
 def test_samples_for_sized_lists(definition: str) -> None:
     assert_samples_valid(one_field(definition))
 
 
-@pytest.mark.parametrize("definition", ["{type: email, min_length: 30}",
-                                        "{type: url, max_length: 20}"])
+@pytest.mark.parametrize(
+    "definition", ["{type: email, min_length: 30}", "{type: url, max_length: 20}"]
+)
 def test_samples_for_sized_emails_and_urls(definition: str) -> None:
     assert_samples_valid(one_field(definition))
 
@@ -575,13 +643,16 @@ def test_long_min_length_without_max_length_is_satisfiable() -> None:
     assert_samples_valid(field)
 
 
-@pytest.mark.parametrize("definition", [
-    "{type: int, ge: 2147483647}",
-    "{type: int, le: -2147483648}",
-    "{type: bigint, ge: 9223372036854775000}",
-    "{type: bigint, le: -9223372036854775808}",
-    # SQLite keeps 15 significant digits of a decimal: the widest column it can hold.
-    "{type: decimal, max_digits: 15, decimal_places: 2, ge: 9999999999999}",
-])
+@pytest.mark.parametrize(
+    "definition",
+    [
+        "{type: int, ge: 2147483647}",
+        "{type: int, le: -2147483648}",
+        "{type: bigint, ge: 9223372036854775000}",
+        "{type: bigint, le: -9223372036854775808}",
+        # SQLite keeps 15 significant digits of a decimal: the widest column it can hold.
+        "{type: decimal, max_digits: 15, decimal_places: 2, ge: 9999999999999}",
+    ],
+)
 def test_samples_at_the_edge_of_the_column_stay_inside_it(definition: str) -> None:
     assert_samples_valid(one_field(definition))

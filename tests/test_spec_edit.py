@@ -124,37 +124,65 @@ def test_fixtures_are_valid_specs() -> None:
         ("price:decimal", "price", {"type": "decimal"}),
         ("author:ref:author", "author", {"type": "ref", "to": "author"}),
         ("author:ref", "author", {"type": "ref", "to": "author"}),
-        ("writer:ref:author:optional:on_delete=set_null", "writer",
-         {"type": "ref", "to": "author", "required": False, "on_delete": "set_null"}),
-        ("owner:ref:on_delete=cascade", "owner",
-         {"type": "ref", "to": "owner", "on_delete": "cascade"}),
+        (
+            "writer:ref:author:optional:on_delete=set_null",
+            "writer",
+            {"type": "ref", "to": "author", "required": False, "on_delete": "set_null"},
+        ),
+        (
+            "owner:ref:on_delete=cascade",
+            "owner",
+            {"type": "ref", "to": "owner", "on_delete": "cascade"},
+        ),
         ("tags:list[str]:optional", "tags", {"type": "list[str]", "required": False}),
-        ("price:decimal:range:ge=0:max_digits=10:decimal_places=2", "price",
-         {"type": "decimal", "filter": "range", "ge": 0, "max_digits": 10,
-          "decimal_places": 2}),
+        (
+            "price:decimal:range:ge=0:max_digits=10:decimal_places=2",
+            "price",
+            {"type": "decimal", "filter": "range", "ge": 0, "max_digits": 10, "decimal_places": 2},
+        ),
         ("ratio:float:gt=0.5:lt=1e3", "ratio", {"type": "float", "gt": 0.5, "lt": 1000.0}),
-        ("name:str:max_length=100:min_length=1", "name",
-         {"type": "str", "max_length": 100, "min_length": 1}),
+        (
+            "name:str:max_length=100:min_length=1",
+            "name",
+            {"type": "str", "max_length": 100, "min_length": 1},
+        ),
         ("count:int:default=0", "count", {"type": "int", "default": 0}),
         ("code:str:default=0", "code", {"type": "str", "default": "0"}),  # kept a string
         ("balance:decimal:default=0.00", "balance", {"type": "decimal", "default": "0.00"}),
         ("score:float:default=1", "score", {"type": "float", "default": 1}),
-        ("active:bool:default=false:filter", "active",
-         {"type": "bool", "default": False, "filter": True}),
-        ("status:enum:values=draft,published:default=draft:filter=true", "status",
-         {"type": "enum", "values": ["draft", "published"], "default": "draft",
-          "filter": True}),
-        ("at:datetime:default=2024-01-01T10:00:00:sort", "at",
-         {"type": "datetime", "default": "2024-01-01T10:00:00", "sort": True}),
-        ("about:text:description=Who: what, and why:optional", "about",
-         {"type": "text", "description": "Who: what, and why", "required": False}),
+        (
+            "active:bool:default=false:filter",
+            "active",
+            {"type": "bool", "default": False, "filter": True},
+        ),
+        (
+            "status:enum:values=draft,published:default=draft:filter=true",
+            "status",
+            {"type": "enum", "values": ["draft", "published"], "default": "draft", "filter": True},
+        ),
+        (
+            "at:datetime:default=2024-01-01T10:00:00:sort",
+            "at",
+            {"type": "datetime", "default": "2024-01-01T10:00:00", "sort": True},
+        ),
+        (
+            "about:text:description=Who: what, and why:optional",
+            "about",
+            {"type": "text", "description": "Who: what, and why", "required": False},
+        ),
         ("code:str:pattern=^[A-Z]{3}:\\d+$", "code", {"type": "str", "pattern": "^[A-Z]{3}:\\d+$"}),
-        ("slug:str:index:sort:filter", "slug",
-         {"type": "str", "index": True, "sort": True, "filter": True}),
+        (
+            "slug:str:index:sort:filter",
+            "slug",
+            {"type": "str", "index": True, "sort": True, "filter": True},
+        ),
         ("year:int:filter=range", "year", {"type": "int", "filter": "range"}),
         ("rank:int:read_only:default=1", "rank", {"type": "int", "read_only": True, "default": 1}),
-        ("secret:str:write_only:required=true", "secret",
-         {"type": "str", "write_only": True, "required": True}),
+        (
+            "secret:str:write_only:required=true",
+            "secret",
+            {"type": "str", "write_only": True, "required": True},
+        ),
         ("title:str:renamed_from=name", "title", {"type": "str", "renamed_from": "name"}),
         ("data:json:default=3", "data", {"type": "json", "default": 3}),
     ],
@@ -184,13 +212,22 @@ def test_key_value_options_are_every_field_option() -> None:
         ("x:integer", "(did you mean `int`?)"),
         ("x:blob", "unknown type `blob` in `x:blob`; allowed: " + ", ".join(FIELD_TYPES)),
         ("x:", "field `x:` has an empty type"),
-        ("x:search", "`search` in `x:search` is an option, not a type: the type comes first, "
-                     "e.g. x:str:search"),
-        ("x:str:uniq", "unknown option `uniq` in `x:str:uniq` (did you mean `unique`?); "
-                       "allowed: unique, optional, required, index, search, sort, filter, "
-                       "range, read_only, write_only, or KEY=VALUE such as max_length=100"),
-        ("x:str:max_lenght=3", "unknown option `max_lenght` in `x:str:max_lenght=3` "
-                               "(did you mean `max_length`?); KEY=VALUE takes: required, "),
+        (
+            "x:search",
+            "`search` in `x:search` is an option, not a type: the type comes first, "
+            "e.g. x:str:search",
+        ),
+        (
+            "x:str:uniq",
+            "unknown option `uniq` in `x:str:uniq` (did you mean `unique`?); "
+            "allowed: unique, optional, required, index, search, sort, filter, "
+            "range, read_only, write_only, or KEY=VALUE such as max_length=100",
+        ),
+        (
+            "x:str:max_lenght=3",
+            "unknown option `max_lenght` in `x:str:max_lenght=3` "
+            "(did you mean `max_length`?); KEY=VALUE takes: required, ",
+        ),
         ("x:str::unique", "empty option in `x:str::unique` (two `:` in a row?)"),
         ("x:int:ref", "`ref` in `x:int:ref` is a type: write NAME:ref:TARGET"),
         ("x:str:unique=maybe", "`unique` must be true or false, not `maybe` (in "),
@@ -229,9 +266,12 @@ def test_prompt_help_lists_the_syntax() -> None:
 
 
 def test_add_resource_appends_in_the_files_style() -> None:
-    result = add_resource(SHOP, "review", ["rating:int:range:ge=1:le=5", "order:ref:order",
-                                           "body:text:optional", "tags:list[str]"],
-                          filename=FILE)
+    result = add_resource(
+        SHOP,
+        "review",
+        ["rating:int:range:ge=1:le=5", "order:ref:order", "body:text:optional", "tags:list[str]"],
+        filename=FILE,
+    )
     assert result == SHOP + (
         "\n"  # resources are separated by blank lines here
         "    review:\n"
@@ -247,8 +287,7 @@ def test_add_resource_appends_in_the_files_style() -> None:
 
 
 def test_add_resource_to_the_bookstore() -> None:
-    result = add_resource(BOOKSTORE, "review", ["title:str:search", "book:ref:book"],
-                          filename=FILE)
+    result = add_resource(BOOKSTORE, "review", ["title:str:search", "book:ref:book"], filename=FILE)
     assert result == BOOKSTORE + (
         "  review:\n"
         "    fields:\n"
@@ -259,10 +298,13 @@ def test_add_resource_to_the_bookstore() -> None:
 
 
 def test_add_resource_before_what_follows_resources() -> None:
-    text = ("apiforge: 1\nresources:\n  note:\n    fields:\n      title: str\n"
-            "  # the end of resources\nservice:\n  name: notes\n")
+    text = (
+        "apiforge: 1\nresources:\n  note:\n    fields:\n      title: str\n"
+        "  # the end of resources\nservice:\n  name: notes\n"
+    )
     assert add_resource(text, "tag", ["name"], filename=FILE) == replaced(
-        text, ("      title: str\n", "      title: str\n  tag:\n    fields:\n      name: str\n"))
+        text, ("      title: str\n", "      title: str\n  tag:\n    fields:\n      name: str\n")
+    )
 
 
 def test_add_resource_into_flow_resources() -> None:
@@ -275,10 +317,13 @@ def test_add_resource_into_flow_resources() -> None:
 
 
 def test_add_resource_keeps_crlf_and_a_missing_final_newline() -> None:
-    text = "apiforge: 1\r\nservice:\r\n  name: notes\r\nresources:\r\n  note:\r\n" \
-           "    fields: {title: str}"
+    text = (
+        "apiforge: 1\r\nservice:\r\n  name: notes\r\nresources:\r\n  note:\r\n"
+        "    fields: {title: str}"
+    )
     assert add_resource(text, "tag", ["name"], filename=FILE) == (
-        text + "\r\n  tag:\r\n    fields:\r\n      name: str\r\n")
+        text + "\r\n  tag:\r\n    fields:\r\n      name: str\r\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -288,14 +333,25 @@ def test_add_resource_keeps_crlf_and_a_missing_final_newline() -> None:
         ("health", ["title"], "resource name 'health' is reserved"),
         ("Review", ["title"], "resource name 'Review' is not allowed: it is not snake_case"),
         ("review", [], "resource `review` needs at least one field, e.g. title:str"),
-        ("review", ["title", "title:text"], "field `title` is given twice (`title` and "
-                                            "`title:text`)"),
+        (
+            "review",
+            ["title", "title:text"],
+            "field `title` is given twice (`title` and `title:text`)",
+        ),
         ("review", ["title:strr"], "unknown type `strr`"),
-        ("review", ["book:ref:bok"], "cannot add resource `review`: ref to unknown resource "
-                                     "'bok' (did you mean 'book'?); resources are: author, "
-                                     "book, review"),
-        ("authors", ["name"], "cannot add resource `authors`: the plural of 'author' is "
-                              "'authors', which is also a resource name"),
+        (
+            "review",
+            ["book:ref:bok"],
+            "cannot add resource `review`: ref to unknown resource "
+            "'bok' (did you mean 'book'?); resources are: author, "
+            "book, review",
+        ),
+        (
+            "authors",
+            ["name"],
+            "cannot add resource `authors`: the plural of 'author' is "
+            "'authors', which is also a resource name",
+        ),
         ("review", ["id:int"], "field name 'id' clashes with the generated column"),
     ],
 )
@@ -316,8 +372,9 @@ def test_add_resource_reports_the_files_own_problems_at_their_place() -> None:
 
 
 def test_add_resource_may_fix_a_dangling_ref() -> None:
-    text = BOOKSTORE.replace("      summary: text", "      shelf: {type: ref, to: shelf}\n"
-                                                  "      summary: text")
+    text = BOOKSTORE.replace(
+        "      summary: text", "      shelf: {type: ref, to: shelf}\n      summary: text"
+    )
     result = add_resource(text, "shelf", ["label"], filename=FILE)
     assert load(result).resources["book"].fields["shelf"].to == "shelf"
 
@@ -327,13 +384,18 @@ def test_add_resource_may_fix_a_dangling_ref() -> None:
 
 def test_remove_resource_takes_its_comments_and_one_blank_line() -> None:
     result = remove_resource(SHOP, "coupon", filename=FILE)
-    assert result == replaced(SHOP, (
-        "    # Discount codes, soon gone.\n"
-        "    coupon:\n"
-        "        fields:\n"
-        "            code: {type: str, unique: true}\n"
-        "        # a comment inside coupon, after its last line\n"
-        "\n", ""))
+    assert result == replaced(
+        SHOP,
+        (
+            "    # Discount codes, soon gone.\n"
+            "    coupon:\n"
+            "        fields:\n"
+            "            code: {type: str, unique: true}\n"
+            "        # a comment inside coupon, after its last line\n"
+            "\n",
+            "",
+        ),
+    )
 
 
 def test_remove_the_last_resource_takes_the_blank_line_above() -> None:
@@ -365,21 +427,25 @@ def test_remove_the_first_resource_keeps_the_comment_about_resources() -> None:
 
 
 def test_remove_from_flow_resources() -> None:
-    text = "apiforge: 1\nservice: {name: notes}\nresources: {a: {fields: {x: str}}, " \
-           "b: {fields: {y: str}}, c: {fields: {z: str}}}\n"
+    text = (
+        "apiforge: 1\nservice: {name: notes}\nresources: {a: {fields: {x: str}}, "
+        "b: {fields: {y: str}}, c: {fields: {z: str}}}\n"
+    )
     assert remove_resource(text, "a", filename=FILE) == text.replace(
-        "{a: {fields: {x: str}}, ", "{")
-    assert remove_resource(text, "c", filename=FILE) == text.replace(
-        ", c: {fields: {z: str}}", "")
+        "{a: {fields: {x: str}}, ", "{"
+    )
+    assert remove_resource(text, "c", filename=FILE) == text.replace(", c: {fields: {z: str}}", "")
 
 
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("athor", "unknown resource `athor` (did you mean `author`?); resources are: "
-                  "author, book"),
-        ("author", "cannot remove resource `author`: `book.author` still refers to it; "
-                   "remove or retarget that field first"),
+        ("athor", "unknown resource `athor` (did you mean `author`?); resources are: author, book"),
+        (
+            "author",
+            "cannot remove resource `author`: `book.author` still refers to it; "
+            "remove or retarget that field first",
+        ),
     ],
 )
 def test_remove_resource_refuses(name: str, message: str) -> None:
@@ -392,8 +458,11 @@ def test_remove_resource_names_every_referrer_and_refuses_the_only_one() -> None
     with pytest.raises(UserError, match=r"`order.customer` still refers to it"):
         remove_resource(SHOP, "customer", filename=FILE)
     text = SHOP.replace("to: order, required: false", "to: product, required: false")
-    with pytest.raises(UserError, match=r"`order.product`, `order.parent` still refer to "
-                                        r"it; remove or retarget those fields first"):
+    with pytest.raises(
+        UserError,
+        match=r"`order.product`, `order.parent` still refer to "
+        r"it; remove or retarget those fields first",
+    ):
         remove_resource(text, "product", filename=FILE)
     with pytest.raises(UserError, match="it is the only one"):
         remove_resource(STARTER_SPEC, "item", filename=FILE)
@@ -408,8 +477,10 @@ def test_rename_resource_in_place_with_renamed_from_and_refs() -> None:
     result = rename_resource(SHOP, "product", "item", filename=FILE)
     assert result == replaced(
         SHOP,
-        ("    product:\n        fields:", "    item:\n        renamed_from: product\n"
-                                          "        fields:"),
+        (
+            "    product:\n        fields:",
+            "    item:\n        renamed_from: product\n        fields:",
+        ),
         ("                to: product,\n", "                to: item,\n"),
     )
     spec = load(result)
@@ -422,8 +493,10 @@ def test_rename_resource_drops_a_plural_that_was_the_default() -> None:
     result = rename_resource(SHOP, "customer", "client", filename=FILE)
     assert result == replaced(
         SHOP,
-        ("    customer:\n        plural: customers          # the default, spelled out\n",
-         "    client:\n        renamed_from: customer\n"),
+        (
+            "    customer:\n        plural: customers          # the default, spelled out\n",
+            "    client:\n        renamed_from: customer\n",
+        ),
         ("to: customer,", "to: client,"),
     )
     assert load(result).plural_of("client") == "clients"
@@ -438,8 +511,9 @@ def test_rename_resource_keeps_a_chosen_plural() -> None:
 
 def test_rename_resource_updates_self_references_and_keeps_the_oldest_name() -> None:
     result = rename_resource(SHOP, "order", "sale", filename=FILE)
-    assert result == replaced(SHOP, ("    order:\n", "    sale:\n"),
-                              ("to: order, required", "to: sale, required"))
+    assert result == replaced(
+        SHOP, ("    order:\n", "    sale:\n"), ("to: order, required", "to: sale, required")
+    )
     assert load(result).resources["sale"].renamed_from == "purchase"
 
 
@@ -472,26 +546,36 @@ def test_rename_resource_with_a_snapshot_follows_the_database() -> None:
 
 
 def test_rename_flow_resource() -> None:
-    text = ("apiforge: 1\nservice: {name: notes}\nresources:\n"
-            "  tag: {plural: tags, fields: {name: str}}   # flow\n"
-            "  note: {fields: {title: str, tag: {type: ref, to: tag}}}\n")
+    text = (
+        "apiforge: 1\nservice: {name: notes}\nresources:\n"
+        "  tag: {plural: tags, fields: {name: str}}   # flow\n"
+        "  note: {fields: {title: str, tag: {type: ref, to: tag}}}\n"
+    )
     assert rename_resource(text, "tag", "label", filename=FILE) == (
         "apiforge: 1\nservice: {name: notes}\nresources:\n"
         "  label: {fields: {name: str}, renamed_from: tag}   # flow\n"
-        "  note: {fields: {title: str, tag: {type: ref, to: label}}}\n")
+        "  note: {fields: {title: str, tag: {type: ref, to: label}}}\n"
+    )
 
 
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("auther", "writer", "unknown resource `auther` (did you mean `author`?); "
-                             "resources are: author, book"),
+        (
+            "auther",
+            "writer",
+            "unknown resource `auther` (did you mean `author`?); resources are: author, book",
+        ),
         ("author", "book", "there is already a resource `book`"),
         ("author", "author", "`author` is already called `author`; nothing to rename"),
         ("author", "Writer", "resource name 'Writer' is not allowed: it is not snake_case"),
         ("author", "main", "resource name 'main' is reserved"),
-        ("author", "books", "cannot rename resource `author` to `books`: the plural of "
-                            "'book' is 'books', which is also a resource name"),
+        (
+            "author",
+            "books",
+            "cannot rename resource `author` to `books`: the plural of "
+            "'book' is 'books', which is also a resource name",
+        ),
     ],
 )
 def test_rename_resource_refuses(old: str, new: str, message: str) -> None:
@@ -506,26 +590,38 @@ def test_rename_resource_refuses(old: str, new: str, message: str) -> None:
 
 def test_rename_short_form_field() -> None:
     result = rename_field(SHOP, "order", "note", "memo", filename=FILE)
-    assert result == replaced(SHOP, ("            note: text    # short form\n",
-                                     "            memo: {type: text, renamed_from: note}    "
-                                     "# short form\n"))
+    assert result == replaced(
+        SHOP,
+        (
+            "            note: text    # short form\n",
+            "            memo: {type: text, renamed_from: note}    # short form\n",
+        ),
+    )
 
 
 def test_rename_block_mapping_field() -> None:
     result = rename_field(SHOP, "customer", "nickname", "alias", filename=FILE)
-    assert result == replaced(SHOP, (
-        "            nickname:\n                type: str\n                required: false\n",
-        "            alias:\n                type: str\n                required: false\n"
-        "                renamed_from: nickname\n"))
+    assert result == replaced(
+        SHOP,
+        (
+            "            nickname:\n                type: str\n                required: false\n",
+            "            alias:\n                type: str\n                required: false\n"
+            "                renamed_from: nickname\n",
+        ),
+    )
 
 
 def test_rename_flow_fields() -> None:
     result = rename_field(SHOP, "product", "title", "label", filename=FILE)
-    assert result == replaced(SHOP, ('fields: {title: "str",',
-                                     'fields: {label: {type: str, renamed_from: title},'))
+    assert result == replaced(
+        SHOP, ('fields: {title: "str",', "fields: {label: {type: str, renamed_from: title},")
+    )
     result = rename_field(SHOP, "order", "product", "item", filename=FILE)
-    assert result == replaced(SHOP, ("            product: {\n", "            item: {\n"),
-                              ("to: product,\n", "to: product, renamed_from: product,\n"))
+    assert result == replaced(
+        SHOP,
+        ("            product: {\n", "            item: {\n"),
+        ("to: product,\n", "to: product, renamed_from: product,\n"),
+    )
     assert load(result).resources["order"].fields["item"].to == "product"
 
 
@@ -533,13 +629,16 @@ def test_rename_ref_field_in_the_bookstore() -> None:
     result = rename_field(BOOKSTORE, "book", "author", "writer", filename=FILE)
     removed, added = changed_lines(BOOKSTORE, result)
     assert removed == ["      author: {type: ref, to: author, on_delete: cascade, filter: true}\n"]
-    assert added == ["      writer: {type: ref, to: author, on_delete: cascade, filter: true, "
-                     "renamed_from: author}\n"]
+    assert added == [
+        "      writer: {type: ref, to: author, on_delete: cascade, filter: true, "
+        "renamed_from: author}\n"
+    ]
 
 
 def test_chained_field_renames_keep_the_oldest_name() -> None:
-    design = BOOKSTORE.replace("summary: text   # short form",
-                               "summary: {type: text, renamed_from: blurb}   # short form")
+    design = BOOKSTORE.replace(
+        "summary: text   # short form", "summary: {type: text, renamed_from: blurb}   # short form"
+    )
     result = rename_field(design, "book", "summary", "abstract", filename=FILE)
     assert result == design.replace("summary: {", "abstract: {")
     once = rename_field(BOOKSTORE, "book", "title", "name", filename=FILE)
@@ -558,9 +657,14 @@ def test_rename_field_with_a_snapshot_follows_the_database() -> None:
     result = rename_field(moved, "novel", "isbn", "code", filename=FILE, snapshot=snapshot)
     assert load(result).resources["novel"].fields["code"].renamed_from == "isbn"
     # A field never generated has no column to rename.
-    fresh = rename_field(BOOKSTORE, "book", "summary", "blurb", filename=FILE,
-                         snapshot=load(BOOKSTORE.replace("      summary: text   # short form\n",
-                                                         "")))
+    fresh = rename_field(
+        BOOKSTORE,
+        "book",
+        "summary",
+        "blurb",
+        filename=FILE,
+        snapshot=load(BOOKSTORE.replace("      summary: text   # short form\n", "")),
+    )
     assert fresh == BOOKSTORE.replace("summary: text", "blurb: text")
 
 
@@ -568,14 +672,24 @@ def test_rename_field_with_a_snapshot_follows_the_database() -> None:
     ("resource", "old", "new", "message"),
     [
         ("bok", "title", "name", "unknown resource `bok` (did you mean `book`?)"),
-        ("book", "titel", "name", "resource `book` has no field `titel` (did you mean "
-                                  "`title`?); its fields are: title, isbn, "),
+        (
+            "book",
+            "titel",
+            "name",
+            "resource `book` has no field `titel` (did you mean "
+            "`title`?); its fields are: title, isbn, ",
+        ),
         ("book", "title", "isbn", "resource `book` already has a field `isbn`"),
         ("book", "title", "title", "`title` is already called `title`; nothing to rename"),
         ("book", "title", "2nd", "field name '2nd' is not allowed: it starts with a digit"),
-        ("book", "title", "created_at", "cannot rename field `book.title` to `created_at`: "
-                                        "field name 'created_at' clashes with the generated "
-                                        "column 'created_at'; rename it"),
+        (
+            "book",
+            "title",
+            "created_at",
+            "cannot rename field `book.title` to `created_at`: "
+            "field name 'created_at' clashes with the generated "
+            "column 'created_at'; rename it",
+        ),
     ],
 )
 def test_rename_field_refuses(resource: str, old: str, new: str, message: str) -> None:
@@ -586,12 +700,17 @@ def test_rename_field_refuses(resource: str, old: str, new: str, message: str) -
 
 
 def test_edits_refuse_what_a_yaml_alias_defines() -> None:
-    text = ("apiforge: 1\nservice: {name: notes}\nresources:\n"
-            "  note:\n    fields:\n      title: &short str\n      body: *short\n")
+    text = (
+        "apiforge: 1\nservice: {name: notes}\nresources:\n"
+        "  note:\n    fields:\n      title: &short str\n      body: *short\n"
+    )
     with pytest.raises(UserError, match="`body` comes from a YAML alias"):
         rename_field(text, "note", "body", "text_body", filename=FILE)
-    with pytest.raises(UserError, match=r"apiforge.yaml:6: the value to change carries the "
-                                        r"YAML anchor `&short`"):
+    with pytest.raises(
+        UserError,
+        match=r"apiforge.yaml:6: the value to change carries the "
+        r"YAML anchor `&short`",
+    ):
         rename_field(text, "note", "title", "heading", filename=FILE)
     flow = text.replace("&short str", "&short {type: str}")
     with pytest.raises(UserError, match="anchor `&short`"):
@@ -617,7 +736,8 @@ def expected_resource_rename(spec: Spec, old: str, new: str) -> dict[str, Any]:
     for name, resource in spec.resources.items():
         fields = {
             field_name: field.model_copy(update={"to": new})
-            if field.type == "ref" and field.to == old else field
+            if field.type == "ref" and field.to == old
+            else field
             for field_name, field in resource.fields.items()
         }
         resource = resource.model_copy(update={"fields": fields})
@@ -651,8 +771,9 @@ def test_every_field_rename_changes_only_its_line(example: str) -> None:
         for old, field in resource.fields.items():
             new = f"{old}_new"
             result = rename_field(text, resource_name, old, new, filename=FILE)
-            renamed = {(new if name == old else name): value
-                       for name, value in resource.fields.items()}
+            renamed = {
+                (new if name == old else name): value for name, value in resource.fields.items()
+            }
             renamed[new] = field.model_copy(update={"renamed_from": field.renamed_from or old})
             assert load(result).resources[resource_name].fields == renamed
             removed, added = changed_lines(text, result)

@@ -90,7 +90,10 @@ def test_bookstore_loads_with_derived_values() -> None:
     assert spec.service.display_title == "Bookstore API"
     assert (spec.service.api_prefix, spec.service.database) == ("/api/v1", "sqlite")
     assert [spec.plural_of(name) for name in spec.resources] == [
-        "authors", "books", "people", "categories",
+        "authors",
+        "books",
+        "people",
+        "categories",
     ]
     book = spec.resources["book"]
     assert book.actions[-2:] == ("bulk_create", "bulk_delete")
@@ -124,15 +127,21 @@ def test_default_service_values() -> None:
 
 def test_keywords_and_sql_reserved_words_are_accepted_as_names() -> None:
     text = book(
-        "class: str", "from: date", "order: int", "user: str", "group: str",
+        "class: str",
+        "from: date",
+        "order: int",
+        "user: str",
+        "group: str",
         extra="  order:\n    fields: {total: float}\n"
-              "  user:\n    fields: {name: str}\n"
-              "  group:\n    fields: {name: str}\n",
+        "  user:\n    fields: {name: str}\n"
+        "  group:\n    fields: {name: str}\n",
     )
     spec = load_spec_text(text, filename="spec.yaml")
     assert list(spec.resources["book"].fields) == ["class", "from", "order", "user", "group"]
     assert [spec.plural_of(name) for name in ("order", "user", "group")] == [
-        "orders", "users", "groups",
+        "orders",
+        "users",
+        "groups",
     ]
 
 
@@ -156,23 +165,38 @@ FIELD_CASES = [
     ("title: {type: strng}", "strng", "unknown type `strng` (did you mean `str`?)"),
     ("title: {type: strng}", "strng", "allowed: str, text, int"),
     ("title: strng", "strng", "did you mean `str`?"),
-    ("title: {type: str, uniqe: true}", "uniqe", "unknown field option `uniqe` (did you mean "
-                                                 "`unique`?); allowed: type, required"),
-    ("count: {type: int, pattern: '^a$'}", "pattern", "option `pattern` does not apply to "
-                                                      "type int; it is for: str, text"),
+    (
+        "title: {type: str, uniqe: true}",
+        "uniqe",
+        "unknown field option `uniqe` (did you mean `unique`?); allowed: type, required",
+    ),
+    (
+        "count: {type: int, pattern: '^a$'}",
+        "pattern",
+        "option `pattern` does not apply to type int; it is for: str, text",
+    ),
     ("genre: enum", "genre", "an enum field needs `values`"),
     ("genre: {type: enum, values: []}", "values", "an enum field needs `values`"),
     ("writer: ref", "writer", "a ref field needs `to`"),
-    ("writer: {type: ref, to: book, on_delete: set_null}", "set_null",
-     "on_delete: set_null needs `required: false`"),
+    (
+        "writer: {type: ref, to: book, on_delete: set_null}",
+        "set_null",
+        "on_delete: set_null needs `required: false`",
+    ),
     (r"isbn: {type: str, pattern: '^(\d'}", "'^(", "pattern is not a valid regular expression"),
-    ("name: {type: str, min_length: 5, max_length: 2}", "5", "min_length is greater than "
-                                                            "max_length"),
+    (
+        "name: {type: str, min_length: 5, max_length: 2}",
+        "5",
+        "min_length is greater than max_length",
+    ),
     ("year: {type: int, ge: 2100, le: 1450}", "2100", "the lower bound (ge/gt) is greater"),
     ("count: {type: int, default: many}", "many", "default 'many' is not a valid int"),
     ("flag: {type: bool, default: 'yes'}", "'yes'", "default 'yes' is not a valid bool"),
-    ("secret: {type: str, read_only: true, write_only: true}", "true}",
-     "cannot be both read_only and write_only"),
+    (
+        "secret: {type: str, read_only: true, write_only: true}",
+        "true}",
+        "cannot be both read_only and write_only",
+    ),
     ("1abc: str", "1abc", "field name '1abc' is not allowed: it starts with a digit"),
     ("a/b: str", "a/b", "it contains a path separator"),
     ("Title: str", "Title", "it is not snake_case"),
@@ -184,12 +208,19 @@ FIELD_CASES = [
     ("done: {type: bool, required: yes}", "yes", "`required` must be true or false, not `yes`"),
     ("name: {type: str, max_length: ten}", "ten", "`max_length` must be an integer, not `ten`"),
     ("price: {type: float, ge: cheap}", "cheap", "`ge` must be a number, not `cheap`"),
-    ("price: {type: float, filter: rnge}", "rnge", "unknown `filter` value `rnge` (did you "
-                                                   "mean `range`?); allowed: true, false or range"),
+    (
+        "price: {type: float, filter: rnge}",
+        "rnge",
+        "unknown `filter` value `rnge` (did you mean `range`?); allowed: true, false or range",
+    ),
     ("price: {type: decimal, max_digits: 50}", "50", "`max_digits` must be at most 38"),
     ("title: 5", "5", "field `title` must be a field type such as `str`, or a mapping"),
-    ("title:", "title", "field `title` must be a field type such as `str`, or a mapping of "
-                        "field options, not empty"),
+    (
+        "title:",
+        "title",
+        "field `title` must be a field type such as `str`, or a mapping of "
+        "field options, not empty",
+    ),
     ("title: {required: true}", "title", "missing `type`: the field type, one of: str"),
 ]
 
@@ -206,21 +237,33 @@ def test_repeated_enum_value_is_located_at_the_repeat() -> None:
 
 def test_ref_to_unknown_resource_suggests_the_closest() -> None:
     text = book("writer: {type: ref, to: athor}", extra="  author:\n    fields: {name: str}\n")
-    expect(text, line=FIELDS_LINE, at="athor",
-           says="ref to unknown resource 'athor' (did you mean 'author'?); resources are: "
-                "author, book")
+    expect(
+        text,
+        line=FIELDS_LINE,
+        at="athor",
+        says="ref to unknown resource 'athor' (did you mean 'author'?); resources are: "
+        "author, book",
+    )
 
 
 def test_ref_and_its_column_name_clash() -> None:
     text = book("author: {type: ref, to: book}", "author_id: int")
-    expect(text, line=FIELDS_LINE + 1, at="author_id",
-           says="field 'author_id' becomes column 'author_id', which clashes with field 'author'")
+    expect(
+        text,
+        line=FIELDS_LINE + 1,
+        at="author_id",
+        says="field 'author_id' becomes column 'author_id', which clashes with field 'author'",
+    )
 
 
 def test_unknown_action_suggests_the_closest() -> None:
     text = book("title: str", extra="    actions: [list, craete]\n")
-    expect(text, line=FIELDS_LINE + 1, at="craete",
-           says="unknown action `craete` (did you mean `create`?); allowed: list, create")
+    expect(
+        text,
+        line=FIELDS_LINE + 1,
+        at="craete",
+        says="unknown action `craete` (did you mean `create`?); allowed: list, create",
+    )
 
 
 def test_repeated_action_is_located_at_the_repeat() -> None:
@@ -233,42 +276,62 @@ def test_unknown_resource_option_suggests_the_closest() -> None:
     expect(text, line=FIELDS_LINE + 1, at="paginaton", says="did you mean `pagination`?")
 
 
-@pytest.mark.parametrize(("name", "says"), [
-    ("health", "resource name 'health' is reserved"),
-    ("Order", "resource name 'Order' is not allowed: it is not snake_case"),
-])
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("health", "resource name 'health' is reserved"),
+        ("Order", "resource name 'Order' is not allowed: it is not snake_case"),
+    ],
+)
 def test_bad_resource_name_is_located_at_its_key(name: str, says: str) -> None:
     text = book("title: str", extra=f"  {name}:\n    fields: {{a: str}}\n")
     expect(text, line=FIELDS_LINE + 1, at=name, says=says)
 
 
 def test_default_plural_clashing_with_a_resource() -> None:
-    text = "apiforge: 1\nservice: {name: x}\nresources:\n  person: {fields: {a: str}}\n" \
-           "  people: {fields: {a: str}}\n"
-    expect(text, line=4, at="person", says="the plural of 'person' is 'people', which is also "
-                                           "a resource name")
+    text = (
+        "apiforge: 1\nservice: {name: x}\nresources:\n  person: {fields: {a: str}}\n"
+        "  people: {fields: {a: str}}\n"
+    )
+    expect(
+        text,
+        line=4,
+        at="person",
+        says="the plural of 'person' is 'people', which is also a resource name",
+    )
 
 
 def test_explicit_plural_clashing_with_another_plural() -> None:
-    text = "apiforge: 1\nservice: {name: x}\nresources:\n" \
-           "  shelf: {plural: things, fields: {a: str}}\n" \
-           "  box: {plural: things, fields: {a: str}}\n"
-    expect(text, line=5, at="things", says="resource 'box' has the plural 'things', which "
-                                           "clashes with resource 'shelf'")
+    text = (
+        "apiforge: 1\nservice: {name: x}\nresources:\n"
+        "  shelf: {plural: things, fields: {a: str}}\n"
+        "  box: {plural: things, fields: {a: str}}\n"
+    )
+    expect(
+        text,
+        line=5,
+        at="things",
+        says="resource 'box' has the plural 'things', which clashes with resource 'shelf'",
+    )
 
 
 def test_reference_cycle() -> None:
-    text = "apiforge: 1\nservice: {name: x}\nresources:\n" \
-           "  egg: {fields: {hen: {type: ref, to: hen}}}\n" \
-           "  hen: {fields: {egg: {type: ref, to: egg}}}\n"
+    text = (
+        "apiforge: 1\nservice: {name: x}\nresources:\n"
+        "  egg: {fields: {hen: {type: ref, to: hen}}}\n"
+        "  hen: {fields: {egg: {type: ref, to: egg}}}\n"
+    )
     expect(text, line=4, at="hen", nth=2, says="references form a cycle (egg → hen → egg)")
 
 
-@pytest.mark.parametrize(("first_line", "says"), [
-    ("apiforge: 2", "unsupported spec format version 2: this apiforge reads `apiforge: 1`"),
-    ("apiforge: '1'", "unsupported spec format version '1'"),
-    ("apiforge: true", "unsupported spec format version true"),
-])
+@pytest.mark.parametrize(
+    ("first_line", "says"),
+    [
+        ("apiforge: 2", "unsupported spec format version 2: this apiforge reads `apiforge: 1`"),
+        ("apiforge: '1'", "unsupported spec format version '1'"),
+        ("apiforge: true", "unsupported spec format version true"),
+    ],
+)
 def test_wrong_format_version(first_line: str, says: str) -> None:
     text = book("title: str").replace("apiforge: 1", first_line)
     expect(text, line=1, at=first_line.split()[1], says=says)
@@ -276,8 +339,12 @@ def test_wrong_format_version(first_line: str, says: str) -> None:
 
 def test_missing_format_version() -> None:
     text = book("title: str").replace("apiforge: 1\n", "")
-    expect(text, line=1, at="service", says="missing `apiforge`: the spec format version; "
-                                            "start the file with `apiforge: 1`")
+    expect(
+        text,
+        line=1,
+        at="service",
+        says="missing `apiforge`: the spec format version; start the file with `apiforge: 1`",
+    )
 
 
 def test_missing_service_name() -> None:
@@ -287,14 +354,21 @@ def test_missing_service_name() -> None:
 
 def test_unknown_top_level_key() -> None:
     text = book("title: str") + "servce: {}\n"
-    expect(text, line=FIELDS_LINE + 1, at="servce", says="unknown top-level key `servce` (did "
-                                                         "you mean `service`?)")
+    expect(
+        text,
+        line=FIELDS_LINE + 1,
+        at="servce",
+        says="unknown top-level key `servce` (did you mean `service`?)",
+    )
 
 
-@pytest.mark.parametrize(("resources", "says"), [
-    ("resources: {}", "the spec needs at least one resource"),
-    ("resources:", "`resources` must be a mapping, not empty"),
-])
+@pytest.mark.parametrize(
+    ("resources", "says"),
+    [
+        ("resources: {}", "the spec needs at least one resource"),
+        ("resources:", "`resources` must be a mapping, not empty"),
+    ],
+)
 def test_no_resources(resources: str, says: str) -> None:
     text = f"apiforge: 1\nservice: {{name: x}}\n{resources}\n"
     expect(text, line=3, at="resources", says=says)
@@ -336,12 +410,15 @@ def test_every_duplicate_key_is_reported() -> None:
     ]
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("", "the spec is empty"),
-    ("# nothing yet\n", "the spec is empty"),
-    ("- book\n- author\n", "the spec must be a mapping with the keys `apiforge`"),
-    ("just words\n", "the spec must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("", "the spec is empty"),
+        ("# nothing yet\n", "the spec is empty"),
+        ("- book\n- author\n", "the spec must be a mapping with the keys `apiforge`"),
+        ("just words\n", "the spec must be a mapping"),
+    ],
+)
 def test_empty_or_non_mapping_spec(text: str, says: str) -> None:
     (problem,) = problems_of(text)
     assert (problem.line, problem.column) == (1, 1)
@@ -384,8 +461,13 @@ def test_all_problems_are_reported_in_file_order() -> None:
     ).replace("apiforge: 1", "apiforge: 2")
     messages = [str(problem) for problem in problems_of(text)]
     assert [message.split(": ")[0] for message in messages] == [
-        "spec.yaml:1:11", "spec.yaml:6:21", "spec.yaml:7:25", "spec.yaml:8:7",
-        "spec.yaml:9:30", "spec.yaml:10:21", "spec.yaml:11:3",
+        "spec.yaml:1:11",
+        "spec.yaml:6:21",
+        "spec.yaml:7:25",
+        "spec.yaml:8:7",
+        "spec.yaml:9:30",
+        "spec.yaml:10:21",
+        "spec.yaml:11:3",
     ]
     assert str(SpecError(problems_of(text))) == "\n".join(messages)
 
@@ -454,8 +536,9 @@ ALIAS_BOMB = "".join(
 @pytest.fixture(scope="module")
 def warm() -> None:
     """Import and build once what every load needs, so timings measure the input alone."""
-    load_spec_text(book("code: {type: str, pattern: '^[A-Z]{3}$'}", "mail: email"),
-                   filename="spec.yaml")
+    load_spec_text(
+        book("code: {type: str, pattern: '^[A-Z]{3}$'}", "mail: email"), filename="spec.yaml"
+    )
 
 
 def quickly_rejected(text: str) -> list[SpecProblem]:
@@ -500,8 +583,11 @@ def test_an_alias_inside_itself_is_refused() -> None:
 
 
 def test_ordinary_aliases_and_merge_keys_still_work() -> None:
-    text = book("title: &text {type: str, max_length: 80}", "headline: *text",
-                "subtitle: {<<: *text, required: false}")
+    text = book(
+        "title: &text {type: str, max_length: 80}",
+        "headline: *text",
+        "subtitle: {<<: *text, required: false}",
+    )
     fields = load_spec_text(text, filename="spec.yaml").resources["book"].fields
     assert fields["headline"].max_length == fields["subtitle"].max_length == 80
     assert fields["subtitle"].required is False
@@ -511,8 +597,9 @@ def test_ordinary_aliases_and_merge_keys_still_work() -> None:
 @pytest.mark.parametrize("opening", ["[", "{a: "])
 def test_deep_nesting_is_refused_at_the_level_too_deep(opening: str) -> None:
     closing = "]" if opening == "[" else "}"
-    text = book("data: {type: json, required: false, default: "
-                + opening * 5000 + closing * 5000 + "}")
+    text = book(
+        "data: {type: json, required: false, default: " + opening * 5000 + closing * 5000 + "}"
+    )
     (problem,) = quickly_rejected(text)
     assert problem.line == FIELDS_LINE
     assert "nested more than 64 levels deep" in problem.message
@@ -534,8 +621,12 @@ def test_a_tag_directive_is_read_like_any_other_spec() -> None:
 
 
 def test_a_pattern_without_derivable_test_values_is_refused_at_the_pattern() -> None:
-    expect(book("code: {type: str, pattern: '^a$'}"), line=FIELDS_LINE, at="'^a$'",
-           says="cannot derive distinct test values for pattern")
+    expect(
+        book("code: {type: str, pattern: '^a$'}"),
+        line=FIELDS_LINE,
+        at="'^a$'",
+        says="cannot derive distinct test values for pattern",
+    )
 
 
 @pytest.mark.usefixtures("warm")
@@ -550,17 +641,26 @@ def test_a_catastrophic_pattern_is_settled_quickly() -> None:
 @pytest.mark.usefixtures("warm")
 def test_a_pattern_with_a_counter_is_derived_quickly() -> None:
     started = time.monotonic()
-    spec = load_spec_text(book(r"isbn: {type: str, pattern: '^(\d+)+-\d{3}$'}"),
-                          filename="spec.yaml")
+    spec = load_spec_text(
+        book(r"isbn: {type: str, pattern: '^(\d+)+-\d{3}$'}"), filename="spec.yaml"
+    )
     assert spec.resources["book"].fields["isbn"].pattern == r"^(\d+)+-\d{3}$"
     assert time.monotonic() - started < SLOW
 
 
 @pytest.mark.usefixtures("warm")
-@pytest.mark.parametrize("pattern", [
-    "(a+)+b$", "^(a|aa)+$", "^(a{1,30}){1,30}x{40}$", "^[a-z]{9000}$", "((a{50}){50}){50}",
-    "((?:){10000}){10000}", "(((a?){30}){30}){30}",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "(a+)+b$",
+        "^(a|aa)+$",
+        "^(a{1,30}){1,30}x{40}$",
+        "^[a-z]{9000}$",
+        "((a{50}){50}){50}",
+        "((?:){10000}){10000}",
+        "(((a?){30}){30}){30}",
+    ],
+)
 def test_no_pattern_makes_loading_hang(pattern: str) -> None:
     started = time.monotonic()
     try:
@@ -571,33 +671,56 @@ def test_no_pattern_makes_loading_hang(pattern: str) -> None:
 
 
 def test_a_decimal_no_value_fits_is_refused_at_its_bound() -> None:
-    expect(book("price: {type: decimal, max_digits: 4, decimal_places: 2, ge: 100}"),
-           line=FIELDS_LINE, at="100", says="no decimal with 2 places and 4 digits fits")
+    expect(
+        book("price: {type: decimal, max_digits: 4, decimal_places: 2, ge: 100}"),
+        line=FIELDS_LINE,
+        at="100",
+        says="no decimal with 2 places and 4 digits fits",
+    )
 
 
 def test_an_email_too_short_for_any_address_is_refused() -> None:
-    expect(book("mail: {type: email, max_length: 5}"), line=FIELDS_LINE, at="5",
-           says="no email fits in 5 characters")
+    expect(
+        book("mail: {type: email, max_length: 5}"),
+        line=FIELDS_LINE,
+        at="5",
+        says="no email fits in 5 characters",
+    )
 
 
 # ------------------------------------------ bounds and defaults (issue 8, item 13)
 
 BOUND_CASES = [
     # (field line, point at, message says)
-    ("count: {type: int, le: 2147483648}", "2147483648",
-     "`le` 2147483648 is outside what an int column holds (-2147483648 to 2147483647)"),
+    (
+        "count: {type: int, le: 2147483648}",
+        "2147483648",
+        "`le` 2147483648 is outside what an int column holds (-2147483648 to 2147483647)",
+    ),
     ("count: {type: int, ge: -2147483649}", "-2147483649", "outside what an int column holds"),
-    ("count: {type: bigint, lt: 9223372036854775808}", "9223372036854775808",
-     "outside what a bigint column holds"),
+    (
+        "count: {type: bigint, lt: 9223372036854775808}",
+        "9223372036854775808",
+        "outside what a bigint column holds",
+    ),
     ("price: {type: float, ge: 1" + "0" * 400 + "}", "1000", "`ge` is too large for a float"),
-    ("price: {type: decimal, le: 1" + "0" * 400 + "}", "1000",
-     "`le` has more digits than a decimal column holds (38)"),
+    (
+        "price: {type: decimal, le: 1" + "0" * 400 + "}",
+        "1000",
+        "`le` has more digits than a decimal column holds (38)",
+    ),
     ("price: {type: float, ge: '0'}", "'0'", "`ge` must be a number, not `0`"),
     ("price: {type: decimal, lt: '10'}", "'10'", "`lt` must be a number, not `10`"),
-    ("name: {type: str, max_length: 9223372036854775808}", "9223372036854775808",
-     "a str column holds at most"),
-    ("name: {type: text, max_length: 9223372036854775807}", "9223372036854775807",
-     "`max_length` must be at most 2147483647"),
+    (
+        "name: {type: str, max_length: 9223372036854775808}",
+        "9223372036854775808",
+        "a str column holds at most",
+    ),
+    (
+        "name: {type: text, max_length: 9223372036854775807}",
+        "9223372036854775807",
+        "`max_length` must be at most 2147483647",
+    ),
     ("name: {type: str, min_length: 20000}", "20000", "a str column (VARCHAR) holds at most"),
     ("tags: {type: 'list[str]', min_length: 100000}", "100000", "at most 1,000 items"),
 ]
@@ -622,8 +745,10 @@ BAD_DEFAULTS = [
     ("count: {type: int, default: 2147483648}", "less than or equal to 2147483647"),
     ("big: {type: bigint, default: 9223372036854775808}", "less than or equal to"),
     ("ratio: {type: float, le: 1, default: 1.5}", "less than or equal to 1"),
-    ("price: {type: decimal, max_digits: 4, decimal_places: 2, default: 123.4}",
-     "no more than 2 digits before the decimal point"),
+    (
+        "price: {type: decimal, max_digits: 4, decimal_places: 2, default: 123.4}",
+        "no more than 2 digits before the decimal point",
+    ),
     ("price: {type: decimal, decimal_places: 2, default: 1.234}", "no more than 2 decimal places"),
     ("price: {type: decimal, ge: 0, default: '-1'}", "greater than or equal to 0"),
     ("mail: {type: email, default: not-an-email}", "not a valid email address"),
@@ -642,29 +767,31 @@ BAD_DEFAULTS = [
 
 @pytest.mark.parametrize(("field", "says"), BAD_DEFAULTS)
 def test_a_default_the_field_itself_rejects_is_refused(field: str, says: str) -> None:
-    value = field[field.index("default: ") + len("default: "):]
+    value = field[field.index("default: ") + len("default: ") :]
     # A scalar is pointed at itself; a list (which has no position) at its key.
-    expect(book(field), line=FIELDS_LINE, at="default" if value[0] == "[" else value[:3],
-           says=says)
+    expect(book(field), line=FIELDS_LINE, at="default" if value[0] == "[" else value[:3], says=says)
 
 
-@pytest.mark.parametrize("field", [
-    "name: {type: str, max_length: 3, default: abc}",
-    "code: {type: str, pattern: '^[a-z]{3}$', default: abc}",
-    "count: {type: int, ge: 1, le: 10, default: 10}",
-    "price: {type: decimal, max_digits: 4, decimal_places: 2, default: 12.34}",
-    "price: {type: decimal, default: '0.1'}",
-    "ratio: {type: float, gt: 0, default: 1}",
-    "mail: {type: email, default: someone@example.com}",
-    "site: {type: url, default: 'https://example.com/'}",
-    "tags: {type: 'list[str]', max_length: 2, default: [a, b]}",
-    "data: {type: json, default: {a: [1, 2]}}",
-    "day: {type: date, default: 2024-02-29}",
-    "at: {type: datetime, default: '2024-01-01T10:00:00+02:00'}",
-    "key: {type: uuid, default: 12345678-1234-5678-1234-567812345678}",
-    "genre: {type: enum, values: [a, b], default: b}",
-    "note: {type: str, required: false, default: null}",
-])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "name: {type: str, max_length: 3, default: abc}",
+        "code: {type: str, pattern: '^[a-z]{3}$', default: abc}",
+        "count: {type: int, ge: 1, le: 10, default: 10}",
+        "price: {type: decimal, max_digits: 4, decimal_places: 2, default: 12.34}",
+        "price: {type: decimal, default: '0.1'}",
+        "ratio: {type: float, gt: 0, default: 1}",
+        "mail: {type: email, default: someone@example.com}",
+        "site: {type: url, default: 'https://example.com/'}",
+        "tags: {type: 'list[str]', max_length: 2, default: [a, b]}",
+        "data: {type: json, default: {a: [1, 2]}}",
+        "day: {type: date, default: 2024-02-29}",
+        "at: {type: datetime, default: '2024-01-01T10:00:00+02:00'}",
+        "key: {type: uuid, default: 12345678-1234-5678-1234-567812345678}",
+        "genre: {type: enum, values: [a, b], default: b}",
+        "note: {type: str, required: false, default: null}",
+    ],
+)
 def test_a_default_that_fits_is_kept(field: str) -> None:
     load_spec_text(book(field), filename="spec.yaml")
 
@@ -691,19 +818,28 @@ def test_a_resource_with_too_many_fields_is_refused_at_fields() -> None:
 
 def test_an_enum_with_too_many_values_is_refused() -> None:
     values = ", ".join(f"v{index}" for index in range(50_000))
-    expect(book(f"genre: {{type: enum, values: [{values}]}}"), line=FIELDS_LINE, at="values",
-           says="an enum field takes at most 1000 values, not 50,000")
+    expect(
+        book(f"genre: {{type: enum, values: [{values}]}}"),
+        line=FIELDS_LINE,
+        at="values",
+        says="an enum field takes at most 1000 values, not 50,000",
+    )
 
 
 def test_a_decimal_bound_of_38_digits_is_no_internal_error() -> None:
-    expect(book("price: {type: decimal, gt: " + "9" * 38 + "}"), line=FIELDS_LINE, at="999",
-           says="no decimal with 6 places and 18 digits fits")
+    expect(
+        book("price: {type: decimal, gt: " + "9" * 38 + "}"),
+        line=FIELDS_LINE,
+        at="999",
+        says="no decimal with 6 places and 18 digits fits",
+    )
 
 
 def test_a_pattern_the_schema_engine_rejects_is_located_at_the_pattern() -> None:
     # Python's `re` takes a look-ahead; pydantic-core's engine, which the schema uses, does not.
-    expect(book(r"code: {type: str, pattern: '(?=a)abc\d{3}'}"), line=FIELDS_LINE,
-           at="'(?=", says="")
+    expect(
+        book(r"code: {type: str, pattern: '(?=a)abc\d{3}'}"), line=FIELDS_LINE, at="'(?=", says=""
+    )
 
 
 @pytest.mark.usefixtures("warm")
@@ -716,11 +852,17 @@ def test_aliases_nesting_too_deep_without_brackets_are_refused() -> None:
 
 
 @pytest.mark.usefixtures("warm")
-@pytest.mark.parametrize(("field", "at", "says"), [
-    ("writer: {type: ref, to: " + "b" * 200_000 + "}", "bbb", "at most 63 characters long"),
-    ("genre: {type: enum, values: [a, " + "b" * 20_000 + "]}", "bbb",
-     "enum values must be at most 16383 characters long"),
-])
+@pytest.mark.parametrize(
+    ("field", "at", "says"),
+    [
+        ("writer: {type: ref, to: " + "b" * 200_000 + "}", "bbb", "at most 63 characters long"),
+        (
+            "genre: {type: enum, values: [a, " + "b" * 20_000 + "]}",
+            "bbb",
+            "enum values must be at most 16383 characters long",
+        ),
+    ],
+)
 def test_long_strings_are_refused_quickly(field: str, at: str, says: str) -> None:
     started = time.monotonic()
     expect(book(field), line=FIELDS_LINE, at=at, says=says)
@@ -773,18 +915,39 @@ def test_backfill_and_renamed_values_are_checked_against_the_field(
 def test_fields_named_like_template_names_get_an_alias_instead_of_shadowing() -> None:
     from apiforge.model import derive
 
-    spec = load_spec_text(book("classmethod: str", "field_validator: str", "schema: str",
-                               "offset: {type: int, filter: true}", "value: str"),
-                          filename="spec.yaml")
+    spec = load_spec_text(
+        book(
+            "classmethod: str",
+            "field_validator: str",
+            "schema: str",
+            "offset: {type: int, filter: true}",
+            "value: str",
+        ),
+        filename="spec.yaml",
+    )
     attrs = {f.key: f.attr for f in derive(spec).resource("book").fields}
-    assert attrs == {"classmethod": "classmethod_", "field_validator": "field_validator_",
-                     "schema": "schema_", "offset": "offset_", "value": "value"}
+    assert attrs == {
+        "classmethod": "classmethod_",
+        "field_validator": "field_validator_",
+        "schema": "schema_",
+        "offset": "offset_",
+        "value": "value",
+    }
 
 
-@pytest.mark.parametrize("name", [
-    "string", "base", "mapped", "app", "generated", "resources", "mount_routers",
-    "sql_repository",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "string",
+        "base",
+        "mapped",
+        "app",
+        "generated",
+        "resources",
+        "mount_routers",
+        "sql_repository",
+    ],
+)
 def test_a_resource_named_like_a_template_name_is_rejected_at_its_key(name: str) -> None:
     text = book("title: str", extra=f"  {name}:\n    fields:\n      note: str\n")
     expect(text, line=7, at=name, says=f"resource name {name!r} cannot be used: in the generated")
@@ -804,21 +967,31 @@ def test_a_resource_whose_class_name_is_ambiguous_is_rejected(name: str) -> None
     expect(text, line=7, at=name, says="ambiguous (E742)")
 
 
-@pytest.mark.parametrize(("service", "at", "says"), [
-    ("{name: shop, package: fastapi}", "fastapi", "imports the library `fastapi`"),
-    ("{name: tests}", "tests", "has its own `tests` package"),
-    ("{name: shop, package: json}", "json", "Python's own `json` module"),
-])
+@pytest.mark.parametrize(
+    ("service", "at", "says"),
+    [
+        ("{name: shop, package: fastapi}", "fastapi", "imports the library `fastapi`"),
+        ("{name: tests}", "tests", "has its own `tests` package"),
+        ("{name: shop, package: json}", "json", "Python's own `json` module"),
+    ],
+)
 def test_a_package_that_would_shadow_a_module_is_rejected(service: str, at: str, says: str) -> None:
     text = book("title: str").replace("{name: shop}", service)
     expect(text, line=2, at=at, says=says)
 
 
-@pytest.mark.parametrize(("resource", "line", "at", "says"), [
-    ("  thing:\n    plural: alembic_version\n    fields: {t: str}\n", 8, "alembic_version",
-     "table 'alembic_version', which Alembic uses itself"),
-    ("  doc:\n    fields: {t: str}\n", 7, "doc", "would take the route /docs"),
-])
+@pytest.mark.parametrize(
+    ("resource", "line", "at", "says"),
+    [
+        (
+            "  thing:\n    plural: alembic_version\n    fields: {t: str}\n",
+            8,
+            "alembic_version",
+            "table 'alembic_version', which Alembic uses itself",
+        ),
+        ("  doc:\n    fields: {t: str}\n", 7, "doc", "would take the route /docs"),
+    ],
+)
 def test_taken_tables_and_routes_are_rejected(resource: str, line: int, at: str, says: str) -> None:
     text = book("title: str", extra=resource)
     text = text.replace("{name: shop}", "{name: shop, api_prefix: ''}")
@@ -833,8 +1006,11 @@ UNSATISFIABLE = [
     ("t: {type: str, max_length: 1, unique: true}", "t", "leave the generated tests repeating"),
     ("t: {type: email, max_length: 5}", "5", "no email fits in 5 characters"),
     ("t: {type: email, max_length: 6, unique: true}", "t", "leave the generated tests repeating"),
-    ("t: {type: str, max_length: 10000000000000000000000}", "1000",
-     "holds at most 10,485,760 characters"),
+    (
+        "t: {type: str, max_length: 10000000000000000000000}",
+        "1000",
+        "holds at most 10,485,760 characters",
+    ),
     (r"t: {type: str, pattern: '^\d{3}\Z'}", "'", "not for the regex engine"),
     ('t: {type: enum, values: ["\\ud800"]}', '"', "lone surrogate"),
     ("t: {type: ref, to: book}", "book}", "a required reference to its own resource"),
@@ -875,15 +1051,18 @@ def test_a_decimal_sqlite_cannot_keep_is_rejected() -> None:
 
 def test_database_limits_of_decimals_are_rejected_on_mysql() -> None:
     text = book("t: {type: decimal, max_digits: 38, decimal_places: 37}").replace(
-        "{name: shop}", "{name: shop, database: mysql}")
+        "{name: shop}", "{name: shop, database: mysql}"
+    )
     expect(text, line=FIELDS_LINE, at="37", says="mysql keeps at most 30 decimal places")
 
 
 def test_short_emails_and_urls_get_sample_values_that_fit() -> None:
     from apiforge.model import derive
 
-    spec = load_spec_text(book("e: {type: email, max_length: 10, unique: true}",
-                               "u: {type: url, max_length: 16}"), filename="spec.yaml")
+    spec = load_spec_text(
+        book("e: {type: email, max_length: 10, unique: true}", "u: {type: url, max_length: 16}"),
+        filename="spec.yaml",
+    )
     samples = {f.key: f.sample for f in derive(spec).resource("book").fields}
     assert samples["e"].endswith("+ '@x.io'")
     assert samples["u"].startswith("'http://x.io/' + encode(n, 4,")

@@ -63,18 +63,22 @@ def check_rendered(spec: object, scratch: Path) -> None:
 # a decimal bound beyond the 28 digits of Python's default decimal context,
 @example(text=SPEC % '"a": {"fields": {"p": {"type": "decimal", "le": 1e19, "unique": true}}}')
 # a resource whose clients send nothing (its factories assigned an unused counter),
-@example(text=SPEC % '"a": {"fields": {"t": {"type": "datetime", "read_only": true, '
-                     '"required": false}}}')
+@example(
+    text=SPEC % '"a": {"fields": {"t": {"type": "datetime", "read_only": true, "required": false}}}'
+)
 # a resource none of whose fields is both sent and returned (mypy: an untyped `[]`),
 @example(text=SPEC % '"a": {"fields": {"a": {"type": "float", "write_only": true}}}')
 # a resource that can be listed and created but not retrieved (an unused `created`),
 @example(text=SPEC % '"a": {"actions": ["list", "create"], "fields": {"a": "str"}}')
 # fields named like what the schema and model modules use,
-@example(text=SPEC % '"a": {"fields": {"classmethod": "str", "field_validator": "str", '
-                     '"schema": "str", "offset": {"type": "int", "filter": true}}}')
+@example(
+    text=SPEC % '"a": {"fields": {"classmethod": "str", "field_validator": "str", '
+    '"schema": "str", "offset": {"type": "int", "filter": true}}}'
+)
 # a resource that returns nothing but its id (a `{"id", "id"}` set literal: ruff B033),
-@example(text=SPEC % '"a": {"timestamps": false, "fields": {"s": {"type": "str", '
-                     '"write_only": true}}}')
+@example(
+    text=SPEC % '"a": {"timestamps": false, "fields": {"s": {"type": "str", "write_only": true}}}'
+)
 # and a field named `l` (ruff E741: it reads like `1`).
 @example(text=SPEC % '"a": {"fields": {"l": "str"}}')
 def test_a_drawn_spec_is_rejected_with_located_problems_or_renders_clean_code(

@@ -126,9 +126,14 @@ def _line_and_column(text: str, offset: int) -> tuple[int, int]:
 
 
 def _too_large(filename: str) -> SpecProblem:
-    return SpecProblem(filename, 1, 1, f"the spec is larger than {MAX_SPEC_BYTES // 1024 // 1024} "
-                                       "MiB, the most apiforge reads; a spec describes "
-                                       "resources and fields, not data")
+    return SpecProblem(
+        filename,
+        1,
+        1,
+        f"the spec is larger than {MAX_SPEC_BYTES // 1024 // 1024} "
+        "MiB, the most apiforge reads; a spec describes "
+        "resources and fields, not data",
+    )
 
 
 class _LimitExceeded(Exception):
@@ -151,8 +156,10 @@ class _BoundedComposer(Composer):
         event = self.parser.peek_event()
         if isinstance(event, AliasEvent):
             if event.anchor in self.open_anchors:
-                raise _LimitExceeded(event.start_mark, f"the alias `*{event.anchor}` refers to "
-                                                       "a collection that contains it")
+                raise _LimitExceeded(
+                    event.start_mark,
+                    f"the alias `*{event.anchor}` refers to a collection that contains it",
+                )
             return super().compose_node(parent, index)
         self.open_anchors.append(event.anchor)
         try:
@@ -189,13 +196,29 @@ def _parse_yaml(text: str, filename: str) -> CommentedMap:
         message = f"invalid YAML: {error.reason}"
         raise SpecError([SpecProblem(filename, line, column, message)]) from None
     if document is None:
-        raise SpecError([SpecProblem(filename, 1, 1, "the spec is empty; it needs "
-                                     "`apiforge: 1`, a `service` and `resources`")])
+        raise SpecError(
+            [
+                SpecProblem(
+                    filename,
+                    1,
+                    1,
+                    "the spec is empty; it needs `apiforge: 1`, a `service` and `resources`",
+                )
+            ]
+        )
     if not isinstance(document, CommentedMap):
         mark = root.start_mark
-        raise SpecError([SpecProblem(filename, mark.line + 1, mark.column + 1,
-                                     "the spec must be a mapping with the keys `apiforge`, "
-                                     "`service` and `resources`")])
+        raise SpecError(
+            [
+                SpecProblem(
+                    filename,
+                    mark.line + 1,
+                    mark.column + 1,
+                    "the spec must be a mapping with the keys `apiforge`, "
+                    "`service` and `resources`",
+                )
+            ]
+        )
     return document
 
 
@@ -205,8 +228,10 @@ def _marked(filename: str, mark: StreamMark | None, message: str) -> SpecProblem
 
 
 def _too_deep() -> str:
-    return (f"the spec is nested more than {MAX_DEPTH} levels deep, the most apiforge reads "
-            "(a spec needs fewer than ten)")
+    return (
+        f"the spec is nested more than {MAX_DEPTH} levels deep, the most apiforge reads "
+        "(a spec needs fewer than ten)"
+    )
 
 
 def _expansion_problems(root: Node | None, filename: str) -> list[SpecProblem]:
@@ -227,9 +252,14 @@ def _expansion_problems(root: Node | None, filename: str) -> list[SpecProblem]:
         depth = 1 + max((measured[id(child)][1] for child in children), default=0)
         measured[id(node)] = (values, depth)
         if values > MAX_VALUES:
-            return [_marked(filename, node.start_mark,
-                            f"the spec holds more than {MAX_VALUES:,} values, counting what "
-                            "YAML aliases repeat; that is the most apiforge reads")]
+            return [
+                _marked(
+                    filename,
+                    node.start_mark,
+                    f"the spec holds more than {MAX_VALUES:,} values, counting what "
+                    "YAML aliases repeat; that is the most apiforge reads",
+                )
+            ]
         if depth > MAX_DEPTH + 1:  # as ruamel counts: the scalars at the bottom are a level
             return [_marked(filename, node.start_mark, _too_deep())]
     return []
@@ -243,9 +273,13 @@ def _children(node: Node) -> list[Node]:
 
 def _duplicate_key_problems(root: Node | None, filename: str) -> list[SpecProblem]:
     problems = [
-        SpecProblem(filename, key.start_mark.line + 1, key.start_mark.column + 1,
-                    f"duplicate key `{key.value}`: it is already defined on line "
-                    f"{first.start_mark.line + 1}")
+        SpecProblem(
+            filename,
+            key.start_mark.line + 1,
+            key.start_mark.column + 1,
+            f"duplicate key `{key.value}`: it is already defined on line "
+            f"{first.start_mark.line + 1}",
+        )
         for key, first in _duplicate_keys(root)
     ]
     return sorted(problems, key=lambda problem: (problem.line, problem.column))
@@ -458,8 +492,10 @@ def _unknown_option_message(location: Location) -> str:
     model, relative = _split(location)
     key = str(relative[0])
     allowed = list(model.model_fields)
-    return (f"unknown {OPTION_NOUNS[model]} `{key}`{_did_you_mean(key, allowed)}; "
-            f"allowed: {', '.join(allowed)}")
+    return (
+        f"unknown {OPTION_NOUNS[model]} `{key}`{_did_you_mean(key, allowed)}; "
+        f"allowed: {', '.join(allowed)}"
+    )
 
 
 def _bad_value_message(details: list[ErrorDetails]) -> str:
@@ -483,8 +519,10 @@ def _bad_value_message(details: list[ErrorDetails]) -> str:
     choices = _literal_values(annotation)
     if isinstance(value, str) and choices:
         noun = LITERAL_NOUNS.get(str(relative[0]), f"`{relative[0]}` value")
-        return (f"unknown {noun} `{value}`{_did_you_mean(value, choices)}; "
-                f"allowed: {_expected(annotation)}")
+        return (
+            f"unknown {noun} `{value}`{_did_you_mean(value, choices)}; "
+            f"allowed: {_expected(annotation)}"
+        )
     return f"{subject} must be {_expected(annotation)}, not {_shown(value)}"
 
 
@@ -561,7 +599,8 @@ def _members(annotation: Any) -> list[Any]:
 def _literal_values(annotation: Any) -> list[str]:
     return [
         str(value)
-        for member in _members(annotation) if get_origin(member) is Literal
+        for member in _members(annotation)
+        if get_origin(member) is Literal
         for value in get_args(member)
     ]
 
@@ -596,7 +635,7 @@ SCHEMA_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "apiforge": "Spec format version; always 1.",
         "service": "The generated service: its name, package, title and database.",
         "resources": "Resources by singular snake_case name (e.g. `book`), each a table "
-                     "and a set of routes.",
+        "and a set of routes.",
     },
     "ServiceSpec": {
         "name": "Project and distribution name; also the folder `new-service` creates.",
@@ -632,10 +671,10 @@ SCHEMA_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "write_only": "Accepted but never returned (e.g. secrets).",
         "renamed_from": "Former name of this field; the column is renamed, data kept.",
         "backfill": "Value rows already in the table get when a migration adds this field, "
-                    "makes it required or narrows it; used by that migration only, never by "
-                    "the API (unlike `default`).",
+        "makes it required or narrows it; used by that migration only, never by "
+        "the API (unlike `default`).",
         "renamed_values": "Former enum values mapped to current ones ({old: new}); the "
-                          "migration rewrites the rows that hold them.",
+        "migration rewrites the rows that hold them.",
     },
 }
 
@@ -667,7 +706,7 @@ def spec_json_schema() -> dict[str, Any]:
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "apiforge spec",
         "description": "A resource spec (apiforge.yaml) from which apiforge generates a "
-                       "FastAPI CRUD service.",
+        "FastAPI CRUD service.",
         **schema,
         "$defs": definitions,  # last, so the top-level keys read first
     }

@@ -24,11 +24,22 @@ EMAIL_LENGTH = 320
 URL_LENGTH = 2083
 # For generated tests: a value of the wrong kind for each type (json accepts anything).
 INVALID_VALUES = {
-    "str": "12345", "text": "12345", "email": '"not-an-email"', "url": '"not a url"',
-    "int": '"not-a-number"', "bigint": '"not-a-number"', "float": '"not-a-number"',
-    "decimal": '"not-a-number"', "bool": '"maybe"', "date": '"not-a-date"',
-    "datetime": '"not-a-datetime"', "uuid": '"not-a-uuid"', "enum": '"not-a-choice"',
-    "list[str]": '"not-a-list"', "list[int]": '["x"]', "ref": '"not-an-id"',
+    "str": "12345",
+    "text": "12345",
+    "email": '"not-an-email"',
+    "url": '"not a url"',
+    "int": '"not-a-number"',
+    "bigint": '"not-a-number"',
+    "float": '"not-a-number"',
+    "decimal": '"not-a-number"',
+    "bool": '"maybe"',
+    "date": '"not-a-date"',
+    "datetime": '"not-a-datetime"',
+    "uuid": '"not-a-uuid"',
+    "enum": '"not-a-choice"',
+    "list[str]": '"not-a-list"',
+    "list[int]": '["x"]',
+    "ref": '"not-an-id"',
 }
 INTEGER_RANGES = {"int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 
@@ -277,9 +288,7 @@ def derive(spec: Spec) -> ServiceModel:
 
 def _derive(spec: Spec, *, aliased: frozenset[tuple[str, str]]) -> ServiceModel:
     order = _dependency_order(spec)
-    resources = tuple(
-        _derive_resource(spec, name, spec.resources[name], aliased) for name in order
-    )
+    resources = tuple(_derive_resource(spec, name, spec.resources[name], aliased) for name in order)
     children: dict[str, list[ChildLink]] = {r.name: [] for r in resources}
     for resource in resources:
         for field in resource.refs:
@@ -423,8 +432,11 @@ def _column_types(field: FieldSpec, target: ResourceSpec | None) -> tuple[str, s
         return "str", f"String({length})", f"sa.String(length={length})"
     if kind == "decimal":
         precision, scale = decimal_size(field)
-        return ("decimal.Decimal", f"Numeric({precision}, {scale})",
-                f"sa.Numeric(precision={precision}, scale={scale})")
+        return (
+            "decimal.Decimal",
+            f"Numeric({precision}, {scale})",
+            f"sa.Numeric(precision={precision}, scale={scale})",
+        )
     simple = {
         "text": ("str", "Text()", "sa.Text()"),
         "int": ("int", "Integer()", "sa.Integer()"),
@@ -456,8 +468,16 @@ def decimal_size(field: FieldSpec) -> tuple[int, int]:
 
 def _constraint_args(field: FieldSpec) -> list[str]:
     args = []
-    for option in ("min_length", "max_length", "ge", "gt", "le", "lt", "max_digits",
-                   "decimal_places"):
+    for option in (
+        "min_length",
+        "max_length",
+        "ge",
+        "gt",
+        "le",
+        "lt",
+        "max_digits",
+        "decimal_places",
+    ):
         value = getattr(field, option)
         if value is not None:
             args.append(f"{option}={value!r}")
@@ -469,10 +489,20 @@ def _constraint_args(field: FieldSpec) -> list[str]:
 def _value_type(spec: Spec, name: str, field: FieldSpec, target: ResourceSpec | None) -> str:
     kind = field.type
     base = {
-        "str": "str", "text": "str", "int": "int", "bigint": "int", "float": "float",
-        "decimal": "decimal.Decimal", "bool": "bool", "date": "datetime.date",
-        "datetime": "datetime.datetime", "uuid": "uuid.UUID", "email": "EmailStr",
-        "url": "HttpURL", "json": "JsonValue", "list[str]": "list[str]",
+        "str": "str",
+        "text": "str",
+        "int": "int",
+        "bigint": "int",
+        "float": "float",
+        "decimal": "decimal.Decimal",
+        "bool": "bool",
+        "date": "datetime.date",
+        "datetime": "datetime.datetime",
+        "uuid": "uuid.UUID",
+        "email": "EmailStr",
+        "url": "HttpURL",
+        "json": "JsonValue",
+        "list[str]": "list[str]",
         "list[int]": "list[int]",
     }.get(kind)
     if kind == "enum":
@@ -520,10 +550,21 @@ def _read_type(field: FieldSpec, target: ResourceSpec | None) -> str:
     if field.type == "ref":
         return "uuid.UUID" if target is not None and target.id == "uuid" else "int"
     return {
-        "str": "str", "text": "str", "email": "str", "url": "str", "int": "int",
-        "bigint": "int", "float": "float", "decimal": "decimal.Decimal", "bool": "bool",
-        "date": "datetime.date", "datetime": "datetime.datetime", "uuid": "uuid.UUID",
-        "json": "JsonValue", "list[str]": "list[str]", "list[int]": "list[int]",
+        "str": "str",
+        "text": "str",
+        "email": "str",
+        "url": "str",
+        "int": "int",
+        "bigint": "int",
+        "float": "float",
+        "decimal": "decimal.Decimal",
+        "bool": "bool",
+        "date": "datetime.date",
+        "datetime": "datetime.datetime",
+        "uuid": "uuid.UUID",
+        "json": "JsonValue",
+        "list[str]": "list[str]",
+        "list[int]": "list[int]",
     }[field.type]
 
 

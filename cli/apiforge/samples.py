@@ -79,8 +79,13 @@ def pattern_expression(pattern: str, *, min_length: int | None, max_length: int 
                 start, width = start + width - MAX_COUNTER_WIDTH, MAX_COUNTER_WIDTH
             prefix, suffix = skeleton[:start], skeleton[start + width :]
 
-            def value(n: int, prefix: str = prefix, suffix: str = suffix, width: int = width,
-                      alphabet: str = alphabet) -> str:
+            def value(
+                n: int,
+                prefix: str = prefix,
+                suffix: str = suffix,
+                width: int = width,
+                alphabet: str = alphabet,
+            ) -> str:
                 return prefix + encode(n, width, alphabet) + suffix
 
             if all(accepts(value(n)) for n in PROBES) and all(
@@ -102,22 +107,28 @@ class _PatternCheck:
         from pydantic_core import SchemaError, SchemaValidator, core_schema
 
         try:
-            self.validator = SchemaValidator(core_schema.str_schema(
-                pattern=pattern, min_length=min_length, max_length=max_length
-            ))
+            self.validator = SchemaValidator(
+                core_schema.str_schema(
+                    pattern=pattern, min_length=min_length, max_length=max_length
+                )
+            )
         except SchemaError as error:
             last_line = str(error).strip().splitlines()[-1].strip()
             reason = last_line.removeprefix("error: ").removeprefix("SchemaError: ")
-            raise SampleError(f"pattern cannot be used by pydantic's regex engine: {reason}",
-                              option="pattern") from None
+            raise SampleError(
+                f"pattern cannot be used by pydantic's regex engine: {reason}", option="pattern"
+            ) from None
         self.pattern, self.left = pattern, MAX_PATTERN_CHECKS
 
     def __call__(self, value: str) -> bool:
         self.left -= 1
         if self.left < 0:
-            raise SampleError(f"cannot derive distinct test values for pattern "
-                              f"{self.pattern!r} within {MAX_PATTERN_CHECKS:,} tries; "
-                              "simplify it", option="pattern")
+            raise SampleError(
+                f"cannot derive distinct test values for pattern "
+                f"{self.pattern!r} within {MAX_PATTERN_CHECKS:,} tries; "
+                "simplify it",
+                option="pattern",
+            )
         return bool(self.validator.isinstance_python(value))
 
 
@@ -148,17 +159,21 @@ def _generate(parsed: Any, rng: random.Random, steps: list[int]) -> str:
     _take_step(steps)
     text = "".join(_generate_node(op, arg, rng, steps) for op, arg in parsed)
     if len(text) > MAX_SAMPLE_LENGTH:
-        raise SampleError(f"the pattern needs values longer than {MAX_SAMPLE_LENGTH:,} "
-                          "characters; apiforge cannot derive test values for it",
-                          option="pattern")
+        raise SampleError(
+            f"the pattern needs values longer than {MAX_SAMPLE_LENGTH:,} "
+            "characters; apiforge cannot derive test values for it",
+            option="pattern",
+        )
     return text
 
 
 def _take_step(steps: list[int]) -> None:
     steps[0] -= 1
     if steps[0] < 0:
-        raise SampleError("the pattern is too complex to derive test values for; simplify "
-                          "its nested repeats", option="pattern")
+        raise SampleError(
+            "the pattern is too complex to derive test values for; simplify its nested repeats",
+            option="pattern",
+        )
 
 
 def _generate_node(op: Any, arg: Any, rng: random.Random, steps: list[int]) -> str:
@@ -176,8 +191,11 @@ def _generate_node(op: Any, arg: Any, rng: random.Random, steps: list[int]) -> s
         low, high, sub = arg
         high = min(high, low + 8) if high != sre_constants.MAXREPEAT else low + 8
         if low > MAX_SAMPLE_LENGTH:
-            raise SampleError(f"the pattern repeats something at least {low:,} times; "
-                              "apiforge cannot derive test values for it", option="pattern")
+            raise SampleError(
+                f"the pattern repeats something at least {low:,} times; "
+                "apiforge cannot derive test values for it",
+                option="pattern",
+            )
         return "".join(_generate(sub, rng, steps) for _ in range(rng.randint(low, high)))
     if name == "SUBPATTERN":
         return _generate(arg[-1], rng, steps)
@@ -189,8 +207,9 @@ def _generate_node(op: Any, arg: Any, rng: random.Random, steps: list[int]) -> s
         return ""
     if name == "CATEGORY":
         return rng.choice(_CATEGORY_CHARS.get(str(arg), "a"))
-    raise SampleError(f"cannot derive test values for a pattern using {name.lower()}",
-                      option="pattern")
+    raise SampleError(
+        f"cannot derive test values for a pattern using {name.lower()}", option="pattern"
+    )
 
 
 def _generate_class(items: Any, rng: random.Random) -> str:
@@ -225,8 +244,7 @@ def _int_bounds(field: FieldSpec) -> tuple[int, int]:
     if low is None and high_int < low_int:
         low_int = max(column_low, high_int - 1_000_000)
     if high_int < low_int:
-        raise SampleError(f"no {field.type} fits the field's limits",
-                          option=_first_bound(field))
+        raise SampleError(f"no {field.type} fits the field's limits", option=_first_bound(field))
     return low_int, high_int
 
 
@@ -305,7 +323,7 @@ def _text_expression(name: str, field: FieldSpec, *, variant: str) -> str:
     max_length = string_length(field) if field.type == "str" else field.max_length or 10_000
     min_length = field.min_length or 0
     if max_length < 8:  # too short for words: just the counter, padded to fit
-        return f"str(n % {10 ** max_length}).zfill({max(min_length, 1)})"
+        return f"str(n % {10**max_length}).zfill({max(min_length, 1)})"
     prefix = f"{name.replace('_', ' ')} {variant}".strip()[: max_length - 7]
     if min_length > len(prefix) + 2:
         return f'f"{prefix} {{n}}".ljust({min_length}, "x")'
@@ -313,7 +331,7 @@ def _text_expression(name: str, field: FieldSpec, *, variant: str) -> str:
 
 
 # The shortest addresses that validate, which a counter then makes distinct.
-SHORT_ADDRESSES = {"email": ('', '@x.io'), "url": ("http://x.io/", "")}
+SHORT_ADDRESSES = {"email": ("", "@x.io"), "url": ("http://x.io/", "")}
 
 
 def _short_address(kind: str, max_length: int) -> str:
@@ -321,8 +339,9 @@ def _short_address(kind: str, max_length: int) -> str:
     prefix, suffix = SHORT_ADDRESSES[kind]
     width = max(0, min(6, max_length - len(prefix) - len(suffix)))
     counter = f"encode(n, {width}, {ALPHABETS[0] + ALPHABETS[1]!r})"
-    return " + ".join(part for part in (prefix and repr(prefix), counter, suffix and repr(suffix))
-                      if part)
+    return " + ".join(
+        part for part in (prefix and repr(prefix), counter, suffix and repr(suffix)) if part
+    )
 
 
 def sample_expression(name: str, field: FieldSpec, *, variant: str = "") -> str:

@@ -30,17 +30,43 @@ from pydantic import (
 from .naming import AMBIGUOUS_NAMES, IDENTIFIER, pascal, pluralize, snake
 
 FieldType = Literal[
-    "str", "text", "int", "bigint", "float", "decimal", "bool", "date", "datetime",
-    "uuid", "email", "url", "json", "enum", "list[str]", "list[int]", "ref",
+    "str",
+    "text",
+    "int",
+    "bigint",
+    "float",
+    "decimal",
+    "bool",
+    "date",
+    "datetime",
+    "uuid",
+    "email",
+    "url",
+    "json",
+    "enum",
+    "list[str]",
+    "list[int]",
+    "ref",
 ]
 Action = Literal[
-    "list", "create", "retrieve", "update", "partial_update", "destroy",
-    "bulk_create", "bulk_delete",
+    "list",
+    "create",
+    "retrieve",
+    "update",
+    "partial_update",
+    "destroy",
+    "bulk_create",
+    "bulk_delete",
 ]
 FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
 ACTIONS: tuple[str, ...] = get_args(Action)
 STANDARD_ACTIONS: tuple[Action, ...] = (
-    "list", "create", "retrieve", "update", "partial_update", "destroy",
+    "list",
+    "create",
+    "retrieve",
+    "update",
+    "partial_update",
+    "destroy",
 )
 
 STRING_TYPES = frozenset({"str", "text", "email", "url"})
@@ -72,9 +98,27 @@ GENERATED_COLUMNS = frozenset({"id", "created_at", "updated_at"})
 LIST_PARAMETERS = frozenset({"page", "page_size", "limit", "cursor", "sort", "search", "fields"})
 # Resource names that would collide with a generated module or route.
 RESERVED_RESOURCES = frozenset(
-    {"health", "ready", "main", "settings", "database", "errors", "pagination",
-     "filtering", "lifecycle", "repository", "schema_types", "models", "schemas",
-     "repositories", "routers", "hooks", "tests", "migrations", "conftest"}
+    {
+        "health",
+        "ready",
+        "main",
+        "settings",
+        "database",
+        "errors",
+        "pagination",
+        "filtering",
+        "lifecycle",
+        "repository",
+        "schema_types",
+        "models",
+        "schemas",
+        "repositories",
+        "routers",
+        "hooks",
+        "tests",
+        "migrations",
+        "conftest",
+    }
 )
 
 # A location inside the spec, as pydantic writes it: keys and list indexes. A location
@@ -213,8 +257,10 @@ class FieldSpec(StrictModel):
     def check_pattern_size(cls, pattern: str | None) -> str | None:
         """Bound a pattern before any regex parser sees it: Python's recurses per group."""
         if pattern is not None and len(pattern) > MAX_PATTERN_LENGTH:
-            raise ValueError(f"pattern is {len(pattern):,} characters long; apiforge takes "
-                             f"patterns of up to {MAX_PATTERN_LENGTH:,}")
+            raise ValueError(
+                f"pattern is {len(pattern):,} characters long; apiforge takes "
+                f"patterns of up to {MAX_PATTERN_LENGTH:,}"
+            )
         if pattern is not None and _group_depth(pattern) > MAX_PATTERN_DEPTH:
             raise ValueError(f"pattern nests groups more than {MAX_PATTERN_DEPTH} deep")
         return pattern
@@ -246,8 +292,10 @@ class FieldSpec(StrictModel):
         for option, types in OPTION_TYPES.items():
             if getattr(self, option) is not None and self.type not in types:
                 allowed = ", ".join(sorted(types))
-                yield (option, KEY), (f"option `{option}` does not apply to type {self.type}; "
-                                      f"it is for: {allowed}")
+                yield (
+                    (option, KEY),
+                    (f"option `{option}` does not apply to type {self.type}; it is for: {allowed}"),
+                )
 
     def _type_requirement_problems(self) -> Iterator[Located]:
         if self.type == "enum":
@@ -255,12 +303,22 @@ class FieldSpec(StrictModel):
         if self.type == "ref" and not self.to:
             yield (KEY,), "a ref field needs `to`: the name of the referenced resource"
         if self.on_delete == "set_null" and self.required:
-            yield ("on_delete",), ("on_delete: set_null needs `required: false` (the column "
-                                   "becomes NULL when the parent is deleted)")
+            yield (
+                ("on_delete",),
+                (
+                    "on_delete: set_null needs `required: false` (the column "
+                    "becomes NULL when the parent is deleted)"
+                ),
+            )
         for option in ("unique", "index"):
             if getattr(self, option) and self.type in UNINDEXABLE_TYPES:
-                yield (option,), (f"`{option}: true` is not portable for a {self.type} field "
-                                  "(MySQL cannot index it); use type str with a max_length")
+                yield (
+                    (option,),
+                    (
+                        f"`{option}: true` is not portable for a {self.type} field "
+                        "(MySQL cannot index it); use type str with a max_length"
+                    ),
+                )
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
@@ -273,8 +331,13 @@ class FieldSpec(StrictModel):
             yield where, "an enum field needs `values`: a non-empty list of strings"
             return
         if len(self.values) > MAX_ENUM_VALUES:
-            yield ("values",), (f"an enum field takes at most {MAX_ENUM_VALUES} values, not "
-                                f"{len(self.values):,}; keep longer lists in a resource")
+            yield (
+                ("values",),
+                (
+                    f"an enum field takes at most {MAX_ENUM_VALUES} values, not "
+                    f"{len(self.values):,}; keep longer lists in a resource"
+                ),
+            )
             return
         seen: set[str] = set()
         for index, value in enumerate(self.values):
@@ -313,8 +376,13 @@ class FieldSpec(StrictModel):
 
     def _query_option_problems(self) -> Iterator[Located]:
         if self.filter == "range" and self.type not in RANGE_TYPES:
-            yield ("filter",), ("filter: range is for numbers, decimals, dates and datetimes; "
-                                "use filter: true for exact matches")
+            yield (
+                ("filter",),
+                (
+                    "filter: range is for numbers, decimals, dates and datetimes; "
+                    "use filter: true for exact matches"
+                ),
+            )
         elif self.filter and self.type in {"json", "text"} | LIST_TYPES:
             yield ("filter",), f"a {self.type} field cannot be filtered"
         if self.search and self.type not in STRING_TYPES:
@@ -322,21 +390,27 @@ class FieldSpec(StrictModel):
         if self.sort and self.type in {"json"} | LIST_TYPES:
             yield ("sort",), f"a {self.type} field cannot be sorted"
         if self.write_only and (self.filter or self.search or self.sort):
-            yield ("write_only",), ("a write_only field is never shown, so it cannot be "
-                                    "filtered, searched or sorted")
+            yield (
+                ("write_only",),
+                ("a write_only field is never shown, so it cannot be filtered, searched or sorted"),
+            )
 
     def _access_problems(self) -> Iterator[Located]:
         if self.read_only and self.write_only:
             yield ("write_only",), "a field cannot be both read_only and write_only"
         elif self.read_only and self.required and not self.has_default:
-            yield ("read_only",), ("a read_only field is never sent by clients: give it a "
-                                   "`default` or make it `required: false`")
+            yield (
+                ("read_only",),
+                (
+                    "a read_only field is never sent by clients: give it a "
+                    "`default` or make it `required: false`"
+                ),
+            )
         if self.has_default:
             try:
                 check_default(self)
             except ValueError as error:
                 yield ("default",), str(error)
-
 
     def _migration_option_problems(self) -> Iterator[Located]:
         if self.has_backfill:
@@ -356,16 +430,29 @@ def check_default(field: FieldSpec) -> None:
             raise ValueError("default: null needs `required: false`")
         return
     expected: dict[str, type | tuple[type, ...]] = {
-        "str": str, "text": str, "email": str, "url": str, "enum": str, "date": str,
-        "datetime": str, "uuid": str, "int": int, "bigint": int, "bool": bool,
-        "float": (int, float), "decimal": (int, float, str), "list[str]": list,
-        "list[int]": list, "json": (dict, list, str, int, float, bool),
+        "str": str,
+        "text": str,
+        "email": str,
+        "url": str,
+        "enum": str,
+        "date": str,
+        "datetime": str,
+        "uuid": str,
+        "int": int,
+        "bigint": int,
+        "bool": bool,
+        "float": (int, float),
+        "decimal": (int, float, str),
+        "list[str]": list,
+        "list[int]": list,
+        "json": (dict, list, str, int, float, bool),
     }
     if field.type == "ref":
         raise ValueError("a ref field cannot have a default")
     wanted = expected[field.type]
-    if not isinstance(value, wanted) or (isinstance(value, bool) and field.type != "bool"
-                                         and field.type != "json"):
+    if not isinstance(value, wanted) or (
+        isinstance(value, bool) and field.type != "bool" and field.type != "json"
+    ):
         raise ValueError(f"default {value!r} is not a valid {field.type}")
     if field.type == "enum" and value not in (field.values or ()):
         raise ValueError(f"default {value!r} is not one of the enum values")
@@ -400,11 +487,14 @@ def check_backfill(field: FieldSpec) -> None:
     """A backfill must be a value the field accepts: rows get it without the API's checks."""
     value = field.backfill
     if value is None:
-        raise ValueError("backfill: null fills nothing; give a value of the field's type, "
-                         "or remove the option")
+        raise ValueError(
+            "backfill: null fills nothing; give a value of the field's type, or remove the option"
+        )
     if field.type == "ref":
-        raise ValueError("a ref field cannot have a backfill: add it with `required: false`, "
-                         "fill it in, then make it required in a later change")
+        raise ValueError(
+            "a ref field cannot have a backfill: add it with `required: false`, "
+            "fill it in, then make it required in a later change"
+        )
     try:
         check_default(field.model_copy(update={"default": value, "required": False}))
     except ValueError as error:  # the same type rules as a default, under its own name
@@ -420,8 +510,12 @@ def constraint_problem(field: FieldSpec, value: Any) -> str | None:
 
     if field.type in NUMBER_TYPES:
         number = Decimal(str(value))
-        for option, breaks in (("ge", number.__lt__), ("gt", number.__le__),
-                               ("le", number.__gt__), ("lt", number.__ge__)):
+        for option, breaks in (
+            ("ge", number.__lt__),
+            ("gt", number.__le__),
+            ("le", number.__gt__),
+            ("lt", number.__ge__),
+        ):
             bound = getattr(field, option)
             if bound is not None and breaks(Decimal(str(bound))):
                 return f"is outside the field's range ({option}: {bound})"
@@ -446,11 +540,18 @@ def _renamed_value_problems(renamed: dict[str, str], values: tuple[str, ...]) ->
     """`renamed_values` maps former enum values (no longer listed) to current ones."""
     for old, new in renamed.items():
         if old in values:
-            yield ("renamed_values", old), (f"{old!r} is still one of the values; "
-                                            "renamed_values maps former values only")
+            yield (
+                ("renamed_values", old),
+                (f"{old!r} is still one of the values; renamed_values maps former values only"),
+            )
         elif new not in values:
-            yield ("renamed_values", old), (f"{old!r} is renamed to {new!r}, which is not "
-                                            f"one of the values: {', '.join(values)}")
+            yield (
+                ("renamed_values", old),
+                (
+                    f"{old!r} is renamed to {new!r}, which is not "
+                    f"one of the values: {', '.join(values)}"
+                ),
+            )
 
 
 class ResourceSpec(StrictModel):
@@ -532,8 +633,10 @@ class ServiceSpec(StrictModel):
     @classmethod
     def check_prefix(cls, prefix: str) -> str:
         if prefix != "" and not re.fullmatch(r"(/[a-z0-9][a-z0-9._-]*)+", prefix):
-            raise ValueError(f"api_prefix {prefix!r} must look like /api/v1 "
-                             "(lowercase path segments, no trailing slash) or be empty")
+            raise ValueError(
+                f"api_prefix {prefix!r} must look like /api/v1 "
+                "(lowercase path segments, no trailing slash) or be empty"
+            )
         return prefix
 
     @property
@@ -558,8 +661,9 @@ class Spec(StrictModel):
             shown = "empty" if version is None else repr(version)
             if isinstance(version, bool):
                 shown = str(version).lower()
-            raise ValueError(f"unsupported spec format version {shown}: this apiforge "
-                             "reads `apiforge: 1`")
+            raise ValueError(
+                f"unsupported spec format version {shown}: this apiforge reads `apiforge: 1`"
+            )
         return version
 
     @field_validator("resources")
@@ -571,12 +675,12 @@ class Spec(StrictModel):
 
     @field_validator("resources")
     @classmethod
-    def check_resource_count(
-        cls, resources: dict[str, ResourceSpec]
-    ) -> dict[str, ResourceSpec]:
+    def check_resource_count(cls, resources: dict[str, ResourceSpec]) -> dict[str, ResourceSpec]:
         if len(resources) > MAX_RESOURCES:
-            raise ValueError(f"a spec takes at most {MAX_RESOURCES} resources, not "
-                             f"{len(resources):,}; split the service")
+            raise ValueError(
+                f"a spec takes at most {MAX_RESOURCES} resources, not "
+                f"{len(resources):,}; split the service"
+            )
         return resources
 
     def plural_of(self, name: str) -> str:
@@ -595,18 +699,33 @@ def cross_check(spec: Spec) -> list[Located]:
         # Point at an explicit `plural`, else at the resource whose default plural clashes.
         plural_where = (*where, "plural") if resource.plural else where
         if plural != name and plural in spec.resources:
-            problems.append((plural_where, f"the plural of {name!r} is {plural!r}, which is "
-                                           "also a resource name; set `plural` explicitly"))
+            problems.append(
+                (
+                    plural_where,
+                    f"the plural of {name!r} is {plural!r}, which is "
+                    "also a resource name; set `plural` explicitly",
+                )
+            )
         for other, other_plural in plurals.items():
             if plural == other_plural:
-                problems.append((plural_where, f"resource {name!r} has the plural {plural!r}, "
-                                               f"which clashes with resource {other!r}"))
+                problems.append(
+                    (
+                        plural_where,
+                        f"resource {name!r} has the plural {plural!r}, "
+                        f"which clashes with resource {other!r}",
+                    )
+                )
         plurals[name] = plural
         for suffix in ("", "Create", "Update", "Patch", "Read", "Hooks", "Repository", "Query"):
             class_name = name.replace("_", "").lower() + suffix.lower()
             if class_name in class_names and class_names[class_name] != name:
-                problems.append((where, f"resource {name!r} would generate classes that "
-                                        f"clash with resource {class_names[class_name]!r}"))
+                problems.append(
+                    (
+                        where,
+                        f"resource {name!r} would generate classes that "
+                        f"clash with resource {class_names[class_name]!r}",
+                    )
+                )
                 break
             class_names[class_name] = name
         problems.extend(_check_resource_fields(spec, name, resource))
@@ -622,23 +741,48 @@ def _check_resource_fields(spec: Spec, name: str, resource: ResourceSpec) -> lis
         where: Path = ("resources", name, "fields", field_name)
         column = f"{field_name}_id" if field.type == "ref" else field_name
         if column in generated or field_name in generated:
-            problems.append(((*where, KEY), f"field name {field_name!r} clashes with the "
-                                            f"generated column {column!r}; rename it"))
+            problems.append(
+                (
+                    (*where, KEY),
+                    f"field name {field_name!r} clashes with the "
+                    f"generated column {column!r}; rename it",
+                )
+            )
         elif column in columns:
-            problems.append(((*where, KEY), f"field {field_name!r} becomes column {column!r}, "
-                                            f"which clashes with field {columns[column]!r}"))
+            problems.append(
+                (
+                    (*where, KEY),
+                    f"field {field_name!r} becomes column {column!r}, "
+                    f"which clashes with field {columns[column]!r}",
+                )
+            )
         elif field.filter and (column in LIST_PARAMETERS or field_name in LIST_PARAMETERS):
-            problems.append(((*where, "filter"), f"field {field_name!r} cannot be filtered: "
-                                                 f"`{column}` is already a list query parameter"))
+            problems.append(
+                (
+                    (*where, "filter"),
+                    f"field {field_name!r} cannot be filtered: "
+                    f"`{column}` is already a list query parameter",
+                )
+            )
         elif field_name.startswith("model_"):
-            problems.append(((*where, KEY), f"field name {field_name!r} is not allowed: the "
-                                            "`model_` prefix is reserved by Pydantic"))
+            problems.append(
+                (
+                    (*where, KEY),
+                    f"field name {field_name!r} is not allowed: the "
+                    "`model_` prefix is reserved by Pydantic",
+                )
+            )
         columns[column] = field_name
         if resource.pagination == "cursor" and field.sort and not field.required:
-            problems.append(((*where, "sort"), f"field {field_name!r} cannot be sorted with "
-                                               "cursor pagination: an optional field's NULLs "
-                                               "have no stable position between pages; make it "
-                                               "required or use pagination: page"))
+            problems.append(
+                (
+                    (*where, "sort"),
+                    f"field {field_name!r} cannot be sorted with "
+                    "cursor pagination: an optional field's NULLs "
+                    "have no stable position between pages; make it "
+                    "required or use pagination: page",
+                )
+            )
         if field.type == "ref" and field.to not in spec.resources:
             problems.append(((*where, "to"), _unknown_resource(spec, str(field.to))))
     return problems
@@ -662,7 +806,7 @@ def _check_reference_cycles(spec: Spec) -> list[Located]:
 
     def visit(name: str) -> list[str] | None:
         if name in visiting:
-            return visiting[visiting.index(name):] + [name]
+            return visiting[visiting.index(name) :] + [name]
         if name in done or name not in edges:
             return None
         visiting.append(name)
@@ -678,9 +822,16 @@ def _check_reference_cycles(spec: Spec) -> list[Located]:
         cycle = visit(name)
         if cycle:
             start, following = cycle[0], cycle[1]
-            ref_name = next(field_name for field_name, field
-                            in spec.resources[start].fields.items()
-                            if field.type == "ref" and field.to == following)
-            return [(("resources", start, "fields", ref_name, "to"), "references form a cycle "
-                     f"({' → '.join(cycle)}); tables could not be created in order")]
+            ref_name = next(
+                field_name
+                for field_name, field in spec.resources[start].fields.items()
+                if field.type == "ref" and field.to == following
+            )
+            return [
+                (
+                    ("resources", start, "fields", ref_name, "to"),
+                    "references form a cycle "
+                    f"({' → '.join(cycle)}); tables could not be created in order",
+                )
+            ]
     return []

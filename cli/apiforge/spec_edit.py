@@ -47,18 +47,43 @@ FLAGS: dict[str, tuple[str, bool | str]] = {
 }
 # How the value of `KEY=VALUE` is read, for every field option but `type`.
 VALUE_KINDS: dict[str, str] = {
-    "required": "bool", "default": "default", "unique": "bool", "index": "bool",
-    "description": "text", "min_length": "int", "max_length": "int", "pattern": "text",
-    "ge": "number", "gt": "number", "le": "number", "lt": "number", "max_digits": "int",
-    "decimal_places": "int", "values": "list", "to": "text", "on_delete": "text",
-    "filter": "filter", "search": "bool", "sort": "bool", "read_only": "bool",
-    "write_only": "bool", "renamed_from": "text", "backfill": "default",
+    "required": "bool",
+    "default": "default",
+    "unique": "bool",
+    "index": "bool",
+    "description": "text",
+    "min_length": "int",
+    "max_length": "int",
+    "pattern": "text",
+    "ge": "number",
+    "gt": "number",
+    "le": "number",
+    "lt": "number",
+    "max_digits": "int",
+    "decimal_places": "int",
+    "values": "list",
+    "to": "text",
+    "on_delete": "text",
+    "filter": "filter",
+    "search": "bool",
+    "sort": "bool",
+    "read_only": "bool",
+    "write_only": "bool",
+    "renamed_from": "text",
+    "backfill": "default",
     "renamed_values": "mapping",
 }
 # Values that may themselves contain `:` run on to the next flag or KEY=VALUE.
 COLON_VALUES = frozenset({"description", "pattern", "default"})
-TYPE_HINTS = {"string": "str", "integer": "int", "boolean": "bool", "number": "float",
-              "timestamp": "datetime", "reference": "ref", "foreign_key": "ref"}
+TYPE_HINTS = {
+    "string": "str",
+    "integer": "int",
+    "boolean": "bool",
+    "number": "float",
+    "timestamp": "datetime",
+    "reference": "ref",
+    "foreign_key": "ref",
+}
 INTEGER = re.compile(r"[-+]?\d+")
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
@@ -66,16 +91,20 @@ NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 def field_prompt_help() -> str:
     """What to type at the interactive field prompt."""
     wrap = textwrap.TextWrapper(width=88, subsequent_indent="  ")
-    return "\n".join([
-        "Fields are NAME:TYPE[:OPTION...], for example:",
-        "  title:str:search:sort  isbn:str:unique  price:decimal:range:ge=0",
-        "  author:ref:author:on_delete=cascade  tags:list[str]:optional",
-        wrap.fill(f"Types: {', '.join(FIELD_TYPES)}; a NAME alone is a str."),
-        wrap.fill(f"Options: {', '.join(FLAGS)} (range means filter: range); after ref, "
-                  "the resource it points at (default: the field's name); KEY=VALUE for any "
-                  "other option, e.g. max_length=100, default=0, on_delete=cascade, "
-                  "values=draft,published (enum), description=..."),
-    ])
+    return "\n".join(
+        [
+            "Fields are NAME:TYPE[:OPTION...], for example:",
+            "  title:str:search:sort  isbn:str:unique  price:decimal:range:ge=0",
+            "  author:ref:author:on_delete=cascade  tags:list[str]:optional",
+            wrap.fill(f"Types: {', '.join(FIELD_TYPES)}; a NAME alone is a str."),
+            wrap.fill(
+                f"Options: {', '.join(FLAGS)} (range means filter: range); after ref, "
+                "the resource it points at (default: the field's name); KEY=VALUE for any "
+                "other option, e.g. max_length=100, default=0, on_delete=cascade, "
+                "values=draft,published (enum), description=..."
+            ),
+        ]
+    )
 
 
 def parse_field(arg: str) -> tuple[str, dict[str, Any]]:
@@ -105,8 +134,10 @@ def parse_field(arg: str) -> tuple[str, dict[str, Any]]:
         if not equals:
             raise UserError(_unknown_option(token, arg))
         if key not in VALUE_KINDS:
-            raise UserError(f"unknown option `{key}` in `{arg}`{_did_you_mean(key, VALUE_KINDS)}"
-                            f"; KEY=VALUE takes: {', '.join(VALUE_KINDS)}")
+            raise UserError(
+                f"unknown option `{key}` in `{arg}`{_did_you_mean(key, VALUE_KINDS)}"
+                f"; KEY=VALUE takes: {', '.join(VALUE_KINDS)}"
+            )
         while key in COLON_VALUES and tokens and not _is_option(tokens[0]):
             raw += ":" + tokens.pop(0)
         options[key] = _option_value(key, raw, field_type, arg)
@@ -126,8 +157,10 @@ def _unknown_type(field_type: str, arg: str) -> str:
         return f"field `{arg}` has an empty type; write NAME:TYPE, e.g. title:str"
     if field_type in FLAGS or field_type.partition("=")[0] in VALUE_KINDS:
         name = arg.partition(":")[0]
-        return (f"`{field_type}` in `{arg}` is an option, not a type: the type comes first, "
-                f"e.g. {name}:str:{field_type}")
+        return (
+            f"`{field_type}` in `{arg}` is an option, not a type: the type comes first, "
+            f"e.g. {name}:str:{field_type}"
+        )
     guess = TYPE_HINTS.get(field_type.lower())
     hint = f" (did you mean `{guess}`?)" if guess else _did_you_mean(field_type, FIELD_TYPES)
     return f"unknown type `{field_type}` in `{arg}`{hint}; allowed: {', '.join(FIELD_TYPES)}"
@@ -138,18 +171,28 @@ def _unknown_option(token: str, arg: str) -> str:
         return f"empty option in `{arg}` (two `:` in a row?)"
     if token == "ref":
         return f"`ref` in `{arg}` is a type: write NAME:ref:TARGET, e.g. author:ref:author"
-    return (f"unknown option `{token}` in `{arg}`{_did_you_mean(token, [*FLAGS, *VALUE_KINDS])}"
-            f"; allowed: {', '.join(FLAGS)}, or KEY=VALUE such as max_length=100")
+    return (
+        f"unknown option `{token}` in `{arg}`{_did_you_mean(token, [*FLAGS, *VALUE_KINDS])}"
+        f"; allowed: {', '.join(FLAGS)}, or KEY=VALUE such as max_length=100"
+    )
 
 
 def _option_value(key: str, raw: str, field_type: str, arg: str) -> Any:
     kind = VALUE_KINDS[key]
     if kind == "default":
-        kind = {"bool": "bool", "int": "int", "bigint": "int", "float": "number",
-                "json": "json", "list[str]": "list", "list[int]": "list"}.get(field_type, "text")
+        kind = {
+            "bool": "bool",
+            "int": "int",
+            "bigint": "int",
+            "float": "number",
+            "json": "json",
+            "list[str]": "list",
+            "list[int]": "list",
+        }.get(field_type, "text")
         if kind == "list":
-            raise UserError(f"`{key}` of a {field_type} field cannot be given in `{arg}`; "
-                            "set it in the spec")
+            raise UserError(
+                f"`{key}` of a {field_type} field cannot be given in `{arg}`; set it in the spec"
+            )
     if kind == "text":
         return raw
     if kind == "mapping":  # renamed_values=old=new,old2=new2
@@ -170,8 +213,12 @@ def _option_value(key: str, raw: str, field_type: str, arg: str) -> Any:
         return float(raw)
     if kind == "json":
         return raw
-    wanted = {"bool": "true or false", "filter": "true, false or range",
-              "int": "an integer", "number": "a number"}[kind]
+    wanted = {
+        "bool": "true or false",
+        "filter": "true, false or range",
+        "int": "an integer",
+        "number": "a number",
+    }[kind]
     raise UserError(f"`{key}` must be {wanted}, not `{raw}` (in `{arg}`)")
 
 
@@ -206,8 +253,9 @@ def add_resource(text: str, name: str, fields: list[str], *, filename: str) -> s
     seen: dict[str, str] = {}
     for (field_name, _), arg in zip(parsed, fields, strict=True):
         if field_name in seen:
-            raise UserError(f"field `{field_name}` is given twice (`{seen[field_name]}` "
-                            f"and `{arg}`)")
+            raise UserError(
+                f"field `{field_name}` is given twice (`{seen[field_name]}` and `{arg}`)"
+            )
         seen[field_name] = arg
     doc = _Document(text, filename)
     resources = doc.resources()
@@ -234,19 +282,24 @@ def remove_resource(text: str, name: str, *, filename: str) -> str:
     _require_resource(spec, name)
     referrers = [
         f"{other}.{field_name}"
-        for other, resource in spec.resources.items() if other != name
+        for other, resource in spec.resources.items()
+        if other != name
         for field_name, field in resource.fields.items()
         if field.type == "ref" and field.to == name
     ]
     if referrers:
         fields = ", ".join(f"`{referrer}`" for referrer in referrers)
         one = len(referrers) == 1
-        raise UserError(f"cannot remove resource `{name}`: {fields} still "
-                        f"refer{'s' if one else ''} to it; remove or retarget "
-                        f"{'that field' if one else 'those fields'} first")
+        raise UserError(
+            f"cannot remove resource `{name}`: {fields} still "
+            f"refer{'s' if one else ''} to it; remove or retarget "
+            f"{'that field' if one else 'those fields'} first"
+        )
     if len(spec.resources) == 1:
-        raise UserError(f"cannot remove resource `{name}`: it is the only one, and a spec "
-                        "needs at least one resource")
+        raise UserError(
+            f"cannot remove resource `{name}`: it is the only one, and a spec "
+            "needs at least one resource"
+        )
     doc = _Document(text, filename)
     doc.remove_resource(doc.resources(), name)
     return _validated(doc.result(), filename, f"cannot remove resource `{name}`")
@@ -284,14 +337,20 @@ def rename_resource(
             if field.type == "ref" and field.to == old:
                 if other_fields is None:
                     other_fields = doc.fields(resources, other)
-                field_node = _mapping(doc.entry(other_fields, field_name)[1],
-                                      f"field `{other}.{field_name}`")
+                field_node = _mapping(
+                    doc.entry(other_fields, field_name)[1], f"field `{other}.{field_name}`"
+                )
                 doc.replace(doc.entry(field_node, "to")[1], _flow(new))
     return _validated(doc.result(), filename, f"cannot rename resource `{old}` to `{new}`")
 
 
 def rename_field(
-    text: str, resource: str, old: str, new: str, *, filename: str,
+    text: str,
+    resource: str,
+    old: str,
+    new: str,
+    *,
+    filename: str,
     snapshot: Spec | None = None,
 ) -> str:
     """Rename field `old` of `resource` to `new` in place and record `renamed_from`.
@@ -303,8 +362,10 @@ def rename_field(
     _require_resource(spec, resource)
     fields = spec.resources[resource].fields
     if old not in fields:
-        raise UserError(f"resource `{resource}` has no field `{old}`"
-                        f"{_did_you_mean(old, fields)}; its fields are: {', '.join(fields)}")
+        raise UserError(
+            f"resource `{resource}` has no field `{old}`"
+            f"{_did_you_mean(old, fields)}; its fields are: {', '.join(fields)}"
+        )
     _check_new_name(new, old, fields, f"resource `{resource}` already has a field `{new}`")
     try:
         check_identifier(new, "field")
@@ -313,7 +374,8 @@ def rename_field(
     applied: set[str] | None = None
     if snapshot is not None:
         known = snapshot.resources.get(resource) or snapshot.resources.get(
-            spec.resources[resource].renamed_from or "")
+            spec.resources[resource].renamed_from or ""
+        )
         applied = set(known.fields) if known else set()
     origin = _origin(fields[old].renamed_from, old, new, applied)
     doc = _Document(text, filename)
@@ -324,15 +386,15 @@ def rename_field(
             doc.replace(value, _flow({"type": fields[old].type, "renamed_from": origin}))
     else:
         doc.set_option(_mapping(value, f"field `{resource}.{old}`"), "renamed_from", origin)
-    return _validated(doc.result(), filename,
-                      f"cannot rename field `{resource}.{old}` to `{new}`")
+    return _validated(doc.result(), filename, f"cannot rename field `{resource}.{old}` to `{new}`")
 
 
 # ------------------------------------------------------------------- edit helpers
 
 
-def _origin(renamed_from: str | None, old: str, new: str,
-            applied: Collection[str] | None) -> str | None:
+def _origin(
+    renamed_from: str | None, old: str, new: str, applied: Collection[str] | None
+) -> str | None:
     """The name the database knows a resource or field by: what `renamed_from` holds."""
     if applied is None:
         origin: str | None = renamed_from or old
@@ -361,8 +423,10 @@ def _check_new_name(new: str, old: str, existing: Collection[str], clash: str) -
 
 def _require_resource(spec: Spec, name: str) -> None:
     if name not in spec.resources:
-        raise UserError(f"unknown resource `{name}`{_did_you_mean(name, spec.resources)}; "
-                        f"resources are: {', '.join(spec.resources)}")
+        raise UserError(
+            f"unknown resource `{name}`{_did_you_mean(name, spec.resources)}; "
+            f"resources are: {', '.join(spec.resources)}"
+        )
 
 
 def _field_text(options: dict[str, Any]) -> str:
@@ -420,14 +484,18 @@ class _Document:
     # -- reading
 
     def entries(self, node: MappingNode) -> dict[str, tuple[ScalarNode, Node]]:
-        return {key.value: (key, value) for key, value in node.value
-                if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge"}
+        return {
+            key.value: (key, value)
+            for key, value in node.value
+            if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge"
+        }
 
     def entry(self, node: MappingNode, name: str) -> tuple[ScalarNode, Node]:
         found = self.entries(node).get(name)
         if found is None or found[1].start_mark.index < found[0].end_mark.index:
-            raise UserError(f"`{name}` comes from a YAML alias or merge key in "
-                            f"{self.filename}; edit it by hand")
+            raise UserError(
+                f"`{name}` comes from a YAML alias or merge key in {self.filename}; edit it by hand"
+            )
         return found
 
     def resources(self) -> MappingNode:
@@ -444,8 +512,11 @@ class _Document:
     def end(self, node: Node) -> int:
         """Where a node's own text ends (block collections' marks run on to the next token)."""
         if isinstance(node, MappingNode | SequenceNode) and not node.flow_style:
-            children = node.value if isinstance(node, SequenceNode) else [
-                part for pair in node.value for part in pair]
+            children = (
+                node.value
+                if isinstance(node, SequenceNode)
+                else [part for pair in node.value for part in pair]
+            )
             return max((self.end(child) for child in children), default=-1)
         start, end = int(node.start_mark.index), int(node.end_mark.index)
         if start == end:
@@ -461,7 +532,7 @@ class _Document:
         return len(self.text) if found < 0 else found + 1
 
     def line_at(self, index: int) -> str:
-        return self.text[index:self.next_line(index)]
+        return self.text[index : self.next_line(index)]
 
     def entry_end(self, key: Node, value: Node) -> int:
         return max(self.end(key), self.end(value))
@@ -472,9 +543,11 @@ class _Document:
         """Refuse to change an anchored node: its aliases elsewhere would change too."""
         if getattr(node, "anchor", None):
             line = node.start_mark.line + 1
-            raise UserError(f"{self.filename}:{line}: the value to change carries the YAML "
-                            f"anchor `&{node.anchor}`, so its aliases would change too; "
-                            "edit it by hand")
+            raise UserError(
+                f"{self.filename}:{line}: the value to change carries the YAML "
+                f"anchor `&{node.anchor}`, so its aliases would change too; "
+                "edit it by hand"
+            )
 
     def replace(self, node: Node, new: str) -> None:
         self.editable(node)
@@ -490,8 +563,9 @@ class _Document:
             done = start
         return text
 
-    def set_option(self, node: MappingNode, key: str, value: str | None,
-                   after: Node | None = None) -> None:
+    def set_option(
+        self, node: MappingNode, key: str, value: str | None, after: Node | None = None
+    ) -> None:
         """Set `key: value` in a mapping (None removes it); new entries go last, or on
         the line after `after` (the mapping's own key) in a block mapping."""
         self.editable(node)
@@ -529,8 +603,9 @@ class _Document:
             start = self.line_start(pairs[index][0].start_mark.index)
             self.edits.append((start, self.next_line(self.entry_end(*pairs[index])), ""))
         elif index + 1 < len(pairs):  # up to the next key
-            self.edits.append((pairs[index][0].start_mark.index,
-                               pairs[index + 1][0].start_mark.index, ""))
+            self.edits.append(
+                (pairs[index][0].start_mark.index, pairs[index + 1][0].start_mark.index, "")
+            )
         else:  # from the end of the previous entry, taking its comma
             start = self.entry_end(*pairs[index - 1]) if index else pairs[index][0].start_mark.index
             self.edits.append((start, self.entry_end(*pairs[index]), ""))
@@ -567,13 +642,14 @@ class _Document:
         return start, end
 
     def remove_resource(self, resources: MappingNode, name: str) -> None:
-        index = next(i for i, (key, _) in enumerate(resources.value)
-                     if getattr(key, "value", None) == name)
+        index = next(
+            i for i, (key, _) in enumerate(resources.value) if getattr(key, "value", None) == name
+        )
         if resources.flow_style:
             self.remove_option(resources, name)
             return
         start, end = self.block_span(resources, index)
-        blank_before = start > 0 and not self.text[self.line_start(start - 1):start].strip()
+        blank_before = start > 0 and not self.text[self.line_start(start - 1) : start].strip()
         after = end
         while after < len(self.text) and not self.line_at(after).strip():
             after = self.next_line(after)
@@ -582,18 +658,22 @@ class _Document:
         if after > end and (blank_before or index == 0):
             end = after  # keep one separator: the blank line above
         elif blank_before and mapping_ends:
-            while start > 0 and not self.text[self.line_start(start - 1):start].strip():
+            while start > 0 and not self.text[self.line_start(start - 1) : start].strip():
                 start = self.line_start(start - 1)
         self.edits.append((start, end, ""))
 
-    def insert_block_resource(self, resources: MappingNode, name: str,
-                              fields: list[tuple[str, str]]) -> None:
+    def insert_block_resource(
+        self, resources: MappingNode, name: str, fields: list[tuple[str, str]]
+    ) -> None:
         column = resources.value[0][0].start_mark.column
         parent = next(key for key, value in self.root.value if value is resources)
         step = field_step = column - parent.start_mark.column
         # Indent like the resources already there (the first block-style ones found).
-        blocks = [(key, value) for key, value in resources.value
-                  if isinstance(value, MappingNode) and not value.flow_style]
+        blocks = [
+            (key, value)
+            for key, value in resources.value
+            if isinstance(value, MappingNode) and not value.flow_style
+        ]
         if blocks:
             step = blocks[0][1].value[0][0].start_mark.column - blocks[0][0].start_mark.column
         for _, value in blocks:
@@ -603,10 +683,13 @@ class _Document:
                 break
         indent, nl = " " * column, self.newline
         lines = [f"{indent}{_flow(name)}:", f"{indent}{' ' * step}fields:"]
-        lines += [f"{indent}{' ' * (step + field_step)}{_flow(key)}: {value}"
-                  for key, value in fields]
+        lines += [
+            f"{indent}{' ' * (step + field_step)}{_flow(key)}: {value}" for key, value in fields
+        ]
         last = len(resources.value) - 1
         start, end = self.block_span(resources, last)
-        spaced = last > 0 and start > 0 and not self.text[self.line_start(start - 1):start].strip()
+        spaced = (
+            last > 0 and start > 0 and not self.text[self.line_start(start - 1) : start].strip()
+        )
         before = nl if end == len(self.text) and not self.text.endswith("\n") else ""
         self.edits.append((end, end, before + (nl if spaced else "") + nl.join(lines) + nl))

@@ -40,8 +40,12 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def value_problems(spec: Spec) -> list[Located]:
     """Text, references and constraints no value (or no two rows) can meet: checked
     first, since the derived model (its samples, say) needs a spec without them."""
-    return [*_text_problems(spec), *_stored_text_problems(spec), *_reference_problems(spec),
-            *_constraint_problems(spec)]
+    return [
+        *_text_problems(spec),
+        *_stored_text_problems(spec),
+        *_reference_problems(spec),
+        *_constraint_problems(spec),
+    ]
 
 
 def project_problems(spec: Spec) -> list[Located]:
@@ -78,9 +82,14 @@ def _package_problems(spec: Spec, service: ServiceModel, analysis: Analysis) -> 
     if spec.service.package is not None:
         yield ("service", "package"), f"package {package!r} cannot be used: {reason}"
     else:
-        yield ("service", "name"), (f"service name {spec.service.name!r} gives the package "
-                                    f"{package!r}, which cannot be used: {reason}; set "
-                                    "`package` to another name")
+        yield (
+            ("service", "name"),
+            (
+                f"service name {spec.service.name!r} gives the package "
+                f"{package!r}, which cannot be used: {reason}; set "
+                "`package` to another name"
+            ),
+        )
 
 
 def _table_and_route_problems(
@@ -88,19 +97,28 @@ def _table_and_route_problems(
 ) -> Iterator[Located]:
     taken_routes = (*FASTAPI_ROUTES, *sorted(analysis.routes))
     for r in service.resources:
-        where: Location = ("resources", r.name, "plural" if spec.resources[r.name].plural
-                           else KEY)
+        where: Location = ("resources", r.name, "plural" if spec.resources[r.name].plural else KEY)
         if r.table == ALEMBIC_VERSION_TABLE or r.table.startswith(RESERVED_TABLE_PREFIX):
             owner = "Alembic" if r.table == ALEMBIC_VERSION_TABLE else "SQLite"
-            yield where, (f"resource {r.name!r} would have the table {r.table!r}, which "
-                          f"{owner} uses itself; set another `plural`")
+            yield (
+                where,
+                (
+                    f"resource {r.name!r} would have the table {r.table!r}, which "
+                    f"{owner} uses itself; set another `plural`"
+                ),
+            )
             continue
         base = f"{service.api_prefix}/{r.path}"
         for route in taken_routes:
             if route == base or route.startswith(base + "/"):
-                yield where, (f"the routes of resource {r.name!r} ({base}) would take the "
-                              f"route {route} that the service already has; set another "
-                              "`plural` or an `api_prefix`")
+                yield (
+                    where,
+                    (
+                        f"the routes of resource {r.name!r} ({base}) would take the "
+                        f"route {route} that the service already has; set another "
+                        "`plural` or an `api_prefix`"
+                    ),
+                )
                 break
 
 
@@ -112,8 +130,13 @@ def _text_problems(spec: Spec) -> Iterator[Located]:
     for where, text in _strings(spec.model_dump(exclude_unset=True), ()):
         found = LONE_SURROGATE.search(text)
         if found:
-            yield where, (f"the text contains a lone surrogate (\\u{ord(found.group()):04x}), "
-                          "which no file, JSON document or database can hold")
+            yield (
+                where,
+                (
+                    f"the text contains a lone surrogate (\\u{ord(found.group()):04x}), "
+                    "which no file, JSON document or database can hold"
+                ),
+            )
 
 
 def _stored_text_problems(spec: Spec) -> Iterator[Located]:
@@ -128,8 +151,13 @@ def _stored_text_problems(spec: Spec) -> Iterator[Located]:
                 stored.append((("default",), field.default))
             for option, text in stored:
                 if "\x00" in text:
-                    yield (*where, *option), ("a NUL character cannot be stored (PostgreSQL "
-                                              "text refuses it); remove it")
+                    yield (
+                        (*where, *option),
+                        (
+                            "a NUL character cannot be stored (PostgreSQL "
+                            "text refuses it); remove it"
+                        ),
+                    )
 
 
 def _strings(value: Any, where: Location) -> Iterator[tuple[Location, str]]:
@@ -147,9 +175,13 @@ def _reference_problems(spec: Spec) -> Iterator[Located]:
     for name, resource in spec.resources.items():
         for field_name, field in resource.fields.items():
             if field.type == "ref" and field.to == name and field.required:
-                yield ("resources", name, "fields", field_name, "to"), (
-                    f"a required reference to its own resource can never be met: the first "
-                    f"{name} would need an existing one; make it `required: false`")
+                yield (
+                    ("resources", name, "fields", field_name, "to"),
+                    (
+                        f"a required reference to its own resource can never be met: the first "
+                        f"{name} would need an existing one; make it `required: false`"
+                    ),
+                )
 
 
 # ------------------------------------------------------------------- constraints
@@ -163,25 +195,33 @@ def _constraint_problems(spec: Spec) -> Iterator[Located]:
                 yield (*where, *option), message
 
 
-def _field_constraint_problems(
-    field: FieldSpec, database: str
-) -> Iterator[tuple[Location, str]]:
+def _field_constraint_problems(field: FieldSpec, database: str) -> Iterator[tuple[Location, str]]:
     yield from _empty_range(field)
     if field.unique:
         count = _value_count(field)
         if count is not None and count < SAMPLE_CALLS:
-            yield ("unique",), (f"`unique: true` leaves this {field.type} field only {count} "
-                                "possible value" + ("" if count == 1 else "s") + ", too few "
-                                f"for the rows a service (and its generated tests, which "
-                                f"need {SAMPLE_CALLS}) will hold")
+            yield (
+                ("unique",),
+                (
+                    f"`unique: true` leaves this {field.type} field only {count} "
+                    "possible value" + ("" if count == 1 else "s") + ", too few "
+                    f"for the rows a service (and its generated tests, which "
+                    f"need {SAMPLE_CALLS}) will hold"
+                ),
+            )
     if field.pattern is not None:
         yield from _pattern_problems(field.pattern)
     yield from _database_limits(field, database)
     yield from _minimum_length(field)
     shortest = {"email": len("a@x.io"), "url": len("http://x.io/")}.get(field.type)
     if shortest and field.max_length is not None and field.max_length < shortest:
-        yield ("max_length",), (f"no {field.type} fits in {field.max_length} characters (the "
-                                f"shortest has {shortest})")
+        yield (
+            ("max_length",),
+            (
+                f"no {field.type} fits in {field.max_length} characters (the "
+                f"shortest has {shortest})"
+            ),
+        )
 
 
 # What each database's columns can hold: VARCHAR characters (MySQL: 65,535 bytes a row,
@@ -195,8 +235,13 @@ def _database_limits(field: FieldSpec, database: str) -> Iterator[tuple[Location
     if field.type in VARCHAR_TYPES and field.max_length is not None:
         limit = VARCHAR_LIMITS[database]
         if field.max_length > limit:
-            yield ("max_length",), (f"a {field.type} column holds at most {limit:,} characters "
-                                    f"on {database}; use a smaller max_length (or type text)")
+            yield (
+                ("max_length",),
+                (
+                    f"a {field.type} column holds at most {limit:,} characters "
+                    f"on {database}; use a smaller max_length (or type text)"
+                ),
+            )
     if field.type == "decimal":
         digits, places = DECIMAL_LIMITS[database]
         if (field.decimal_places or 0) > places:
@@ -216,8 +261,13 @@ def _minimum_length(field: FieldSpec) -> Iterator[tuple[Location, str]]:
     kind, unit = ("list", "items") if field.type in LIST_TYPES else ("text", "characters")
     limit = MIN_LENGTH_LIMITS[kind]
     if field.min_length > limit:
-        yield ("min_length",), (f"min_length {field.min_length} asks more of every value than "
-                                f"a request should carry; at most {limit:,} {unit}")
+        yield (
+            ("min_length",),
+            (
+                f"min_length {field.min_length} asks more of every value than "
+                f"a request should carry; at most {limit:,} {unit}"
+            ),
+        )
 
 
 def _bounds(field: FieldSpec) -> tuple[Any, bool, Any, bool]:
@@ -245,8 +295,10 @@ def _empty_range(field: FieldSpec) -> Iterator[tuple[Location, str]]:
 
 def _bound_words(field: FieldSpec) -> str:
     lower, lower_in, upper, upper_in = _bounds(field)
-    return (f"{'at least' if lower_in else 'greater than'} {lower} and "
-            f"{'at most' if upper_in else 'less than'} {upper}")
+    return (
+        f"{'at least' if lower_in else 'greater than'} {lower} and "
+        f"{'at most' if upper_in else 'less than'} {upper}"
+    )
 
 
 def _value_count(field: FieldSpec) -> int | None:
@@ -277,8 +329,13 @@ def _pattern_problems(pattern: str) -> Iterator[tuple[Location, str]]:
         _pattern_adapter(pattern)
     except SchemaError as error:
         detail = str(error).strip().splitlines()[-1].removeprefix("error: ").strip()
-        yield ("pattern",), (f"the pattern is valid for Python's `re` but not for the regex "
-                             f"engine the generated service validates with: {detail}")
+        yield (
+            ("pattern",),
+            (
+                f"the pattern is valid for Python's `re` but not for the regex "
+                f"engine the generated service validates with: {detail}"
+            ),
+        )
 
 
 def _pattern_adapter(pattern: str) -> Any:
@@ -331,18 +388,24 @@ def _sample_problem(field: FieldModel, namespace: dict[str, Any], database: str)
             checked = adapter.validate_json(json.dumps(value))
         except ValidationError as error:
             reason = error.errors()[0]["msg"]
-            return (f"no valid test value can be made for this field: the sample {value!r} "
-                    f"is rejected ({reason}); loosen its constraints")
+            return (
+                f"no valid test value can be made for this field: the sample {value!r} "
+                f"is rejected ({reason}); loosen its constraints"
+            )
         except (UserError, ArithmeticError, ValueError) as error:
             return f"no valid test value can be made for this field: {error}"
         if database == "sqlite" and isinstance(checked, Decimal) and not _float_keeps(checked):
-            return (f"SQLite stores decimals as 64-bit floats, which keep about 15 significant "
-                    f"digits; values of this field such as {value} need more: lower "
-                    "max_digits or use another database")
+            return (
+                f"SQLite stores decimals as 64-bit floats, which keep about 15 significant "
+                f"digits; values of this field such as {value} need more: lower "
+                "max_digits or use another database"
+            )
         key = repr(checked)
         if field.unique and key in seen:
-            return (f"`unique: true` needs distinct values, but this field's constraints leave "
-                    f"the generated tests repeating {value!r}; loosen them")
+            return (
+                f"`unique: true` needs distinct values, but this field's constraints leave "
+                f"the generated tests repeating {value!r}; loosen them"
+            )
         seen.add(key)
     return None
 
@@ -357,14 +420,21 @@ def _schema_namespace(service: ServiceModel) -> dict[str, Any]:
 
     from .template_names import _environment
 
-    source = _environment().get_template(
-        "src/{{ s.package }}/schema_types.py.jinja"
-    ).render(s=service)
+    source = (
+        _environment().get_template("src/{{ s.package }}/schema_types.py.jinja").render(s=service)
+    )
     namespace: dict[str, Any] = {}
     exec(compile(source, "schema_types.py", "exec"), namespace)  # generated, trusted
-    namespace.update(Annotated=Annotated, Literal=Literal, Field=Field, JsonValue=JsonValue,
-                     datetime=datetime, uuid=uuid, decimal=__import__("decimal"),
-                     Decimal=Decimal)
+    namespace.update(
+        Annotated=Annotated,
+        Literal=Literal,
+        Field=Field,
+        JsonValue=JsonValue,
+        datetime=datetime,
+        uuid=uuid,
+        decimal=__import__("decimal"),
+        Decimal=Decimal,
+    )
     try:
         import email_validator  # noqa: F401 - EmailStr needs it
 

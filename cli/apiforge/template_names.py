@@ -59,8 +59,10 @@ class Clash:
 
     @property
     def message(self) -> str:
-        return (f"{self.origin.what} cannot be used: in the generated {self.file} "
-                f"`{self.name}` would also be {self.reason}; choose another name")
+        return (
+            f"{self.origin.what} cannot be used: in the generated {self.file} "
+            f"`{self.name}` would also be {self.reason}; choose another name"
+        )
 
 
 class Tokens:
@@ -136,8 +138,12 @@ def _tokenized_field(
     memos: dict[str, dict[str, str]],
 ) -> FieldModel:
     memo: dict[str, str] = {}
-    origin = Origin(f"field name {field.name!r} of resource {resource!r}",
-                    ("resources", resource, "fields", field.name, KEY), resource, field.name)
+    origin = Origin(
+        f"field name {field.name!r} of resource {resource!r}",
+        ("resources", resource, "fields", field.name, KEY),
+        resource,
+        field.name,
+    )
     target = field.ref_target
     foreign_key = None
     if target:
@@ -256,11 +262,13 @@ def _analyse(service: ServiceModel) -> Analysis:
         if path.endswith(".py"):
             modules |= _imported_modules(ast.parse(text, filename=path))
     packages = {
-        Path(path).parts[0] for path in files
+        Path(path).parts[0]
+        for path in files
         if len(Path(path).parts) == 2 and Path(path).name == "__init__.py"
     }
     routes = {
-        route for path, text in files.items()
+        route
+        for path, text in files.items()
         if path.endswith(".py") and not TOKEN.search(path)
         for route in _routes(ast.parse(text, filename=path))
     }
@@ -278,10 +286,15 @@ HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "opti
 def _routes(tree: ast.Module) -> Iterator[str]:
     """The paths of `@app.get("/health")` and the like."""
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in HTTP_METHODS and node.args
-                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
-                and node.args[0].value.startswith("/")):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in HTTP_METHODS
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and node.args[0].value.startswith("/")
+        ):
             yield node.args[0].value
 
 
@@ -343,8 +356,11 @@ def _scope_clashes(symbols: list[symtable.Symbol], tokens: Tokens, path: str) ->
         elif len(spellings) > 1:
             others = [tokens.origin(s) for s in sorted(spellings) if s != spelled_by_spec[0]]
             other = others[0]
-            reason = other.what if other is not None and other != first else (
-                "a name the generated code uses there")
+            reason = (
+                other.what
+                if other is not None and other != first
+                else ("a name the generated code uses there")
+            )
             yield Clash(first, real, path, reason)
 
 
@@ -377,7 +393,8 @@ def _imported_names(tree: ast.Module) -> dict[str, str]:
     """Name → the module it is imported from, for `from module import name`."""
     return {
         (alias.asname or alias.name): node.module
-        for node in tree.body if isinstance(node, ast.ImportFrom) and node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module
         for alias in node.names
     }
 
@@ -410,8 +427,9 @@ def _inheritance_clashes(
         for member in sorted(info.members):
             origin = tokens.origin(member)
             if origin is not None and tokens.real(member) in inherited:
-                yield Clash(origin, tokens.real(member), real_path,
-                            "an attribute the class inherits")
+                yield Clash(
+                    origin, tokens.real(member), real_path, "an attribute the class inherits"
+                )
 
 
 def _inherited(info: ClassInfo, classes: dict[tuple[str, str], ClassInfo]) -> frozenset[str]:
@@ -432,8 +450,14 @@ def _generated_class(
     if not module:
         return classes.get((path, name))
     tail = module.split(".", 1)[-1].replace(".", "/") + ".py"
-    return next((info for (p, n), info in classes.items() if n == name and p.endswith(tail)
-                 and p.startswith("src/")), None)
+    return next(
+        (
+            info
+            for (p, n), info in classes.items()
+            if n == name and p.endswith(tail) and p.startswith("src/")
+        ),
+        None,
+    )
 
 
 @cache
